@@ -1,0 +1,1 @@
+"""Heedless Backbones pipeline: raw/ YAML -> validated polars frames -> versioned releases."""

@@ -1,0 +1,155 @@
+"""Command line: python -m pipeline {check,build,release,diff,reconcile}."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .errors import ReleaseError, ValidationFailed
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr)
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, what: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar over raw files, shown for large sets unless --quiet."""
+    from .load import count_files
+
+    total = count_files(Path(args.raw)) if Path(args.raw).is_dir() else 0
+    if args.quiet or total < 200:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=what, unit="file", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .build import validated_tables
+
+    start = time.perf_counter()
+    with _progress(args, "checking") as progress:
+        frames = validated_tables(Path(args.raw), progress=progress)
+    results = sum(frames[t].height for t in ("classification_results", "detection_results", "segmentation_results"))
+    _say(args, f"raw/ is valid: {frames['families'].height} families, {frames['backbones'].height} backbones, "
+               f"{frames['checkpoints'].height} checkpoints, {results} results, "
+               f"{frames['throughput'].height} throughput figures ({time.perf_counter() - start:.2f} s)")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .release import fmt_version, list_releases
+
+    releases = Path(args.releases)
+    existing = list_releases(releases)
+    version = args.version or (fmt_version(existing[-1]) if existing else "0.0.0")
+    out = Path(args.out)
+    start = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=out.parent))
+    tmp.chmod(0o755)
+    try:
+        with _progress(args, "building") as progress:
+            from .release import build_into
+
+            build_into(Path(args.raw), tmp, version, progress)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.move(str(tmp), out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _say(args, f"built {out} (version label {version}) in {time.perf_counter() - start:.2f} s")
+    if args.verify and existing:
+        latest = releases / f"v{fmt_version(existing[-1])}"
+        same = (latest / "SHA256SUMS").read_text() == (out / "SHA256SUMS").read_text()
+        if same:
+            _say(args, f"raw/ reproduces {latest.name} byte for byte")
+        else:
+            from .diff import diff_releases
+
+            d = diff_releases(latest, out)
+            what = d.required_bump()
+            _say(args, f"raw/ differs from {latest.name}" + (f" (a {what} change)" if what else " (same data, other bytes)")
+                 + ": run `python -m pipeline diff " + latest.name + " " + str(out) + "` to see it, "
+                 "and `python -m pipeline release --version X.Y.Z` to cut a release")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .release import cut_release
+
+    with _progress(args, "releasing") as progress:
+        target = cut_release(Path(args.raw), Path(args.releases), args.version, progress)
+    _say(args, f"released {target}; changelog updated in {Path(args.releases) / 'CHANGELOG.md'}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_releases, render
+    from .release import resolve_release
+
+    releases = Path(args.releases)
+    a, b = resolve_release(releases, args.a), resolve_release(releases, args.b)
+    d = diff_releases(a, b)
+    print(f"# {a.name} -> {b.name}" + (f" (a {d.required_bump()} change)" if d.required_bump() else " (no change)"))
+    print("\n".join(render(d)))
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from .reconcile import reconcile_main
+
+    return reconcile_main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--raw", default="raw", help="raw/ folder (default: raw)")
+    common.add_argument("--releases", default="releases", help="releases/ folder (default: releases)")
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress or summary output")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", parents=[common], help="validate raw/ only").set_defaults(func=cmd_check)
+    b = sub.add_parser("build", parents=[common], help="run the whole pipeline into a scratch folder")
+    b.add_argument("--out", default="build/release", help="scratch folder (default: build/release)")
+    b.add_argument("--version", help="version label (default: the latest release's)")
+    b.add_argument("--verify", action="store_true", help="compare with the latest release")
+    b.set_defaults(func=cmd_build)
+    r = sub.add_parser("release", parents=[common], help="cut releases/vX.Y.Z")
+    r.add_argument("--version", required=True)
+    r.set_defaults(func=cmd_release)
+    d = sub.add_parser("diff", parents=[common], help="what changed between two releases")
+    d.add_argument("a", help="older release: version (0.1.0) or folder")
+    d.add_argument("b", help="newer release: version or folder")
+    d.set_defaults(func=cmd_diff)
+    rc = sub.add_parser("reconcile", parents=[common], help="cross-check raw/ against reference data")
+    rc.add_argument("--sources", required=True, help="folder with timm/ and mmpretrain/ reference files")
+    rc.add_argument("--known", default="raw/known_differences.yaml", help="reviewed known differences")
+    rc.set_defaults(func=cmd_reconcile)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValidationFailed as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    except (ReleaseError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The pipeline graph, top to bottom: load -> shape -> validate -> (write)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+from . import tables as T
+from .checks import cross_checks
+from .errors import ValidationFailed
+from .load import load_raw, locate
+from .schemas import validate_tables
+from .transform import build_tables
+
+
+def validated_tables(
+    raw_dir: Path, progress: Callable[[int], None] | None = None
+) -> dict[str, pl.DataFrame]:
+    """Load raw/, shape the release tables and validate them; raise with every problem."""
+    raw = load_raw(raw_dir, progress=progress)
+    frames = build_tables(raw)
+    problems = [*raw.problems, *validate_tables(frames), *cross_checks(frames)]
+    if problems:
+        raise ValidationFailed(locate(problems, raw_dir))
+    return {name: finish(frames[name], T.TABLES_BY_NAME[name]) for name in frames}
+
+
+def finish(frame: pl.DataFrame, table: T.Table) -> pl.DataFrame:
+    """Drop provenance, order columns as declared, sort by the primary key."""
+    return frame.select(list(table.columns)).sort(list(table.primary_key))

@@ -1,0 +1,41 @@
+"""Problems found in raw/, reported to people: file, entry, field, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with raw/, located as precisely as the input allows."""
+
+    file: str
+    entry: str
+    field: str
+    message: str
+    path: tuple[str | int, ...] = ()
+    line: int | None = field(default=None, compare=False)
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.file, self.line or 0, self.entry, self.field)
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.entry}: {self.field}: {self.message}"
+
+
+class ValidationFailed(Exception):
+    """Raised when raw/ has problems; nothing is written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems), key=Problem.sort_key)
+        super().__init__(f"{len(self.problems)} problem(s) in raw/")
+
+    def report(self) -> str:
+        lines = [str(p) for p in self.problems]
+        lines.append(f"{len(self.problems)} problem(s) found; no release was written.")
+        return "\n".join(lines)
+
+
+class ReleaseError(Exception):
+    """A release command that cannot proceed (existing version, bad SemVer, ...)."""

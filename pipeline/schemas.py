@@ -1,0 +1,262 @@
+"""One pandera schema per release table: types, ranges, required fields, unique keys.
+
+Cross-table rules (references, vocabularies, suspicious compute) live in checks.py.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pandera.polars as pa
+import polars as pl
+
+from .errors import Problem
+
+ID = r"^[a-z0-9][a-z0-9_]*$"
+CHECKPOINT_ID = r"^[a-z0-9][a-z0-9_]*\.[a-z0-9][a-z0-9_.]*$"
+PCT = {"min_value": 0, "max_value": 100}
+
+
+def _pct() -> Optional[float]:
+    return pa.Field(nullable=True, in_range=PCT)
+
+
+def _pos_int(nullable: bool = True) -> Optional[int]:
+    return pa.Field(nullable=nullable, gt=0)
+
+
+class _Table(pa.DataFrameModel):
+    class Config:
+        strict = False  # provenance columns ride along until the writers drop them
+        coerce = False
+
+
+class SourcesTable(_Table):
+    source_id: str = pa.Field(unique=True, str_matches=ID)
+    title: str
+    authors: str
+    year: int = pa.Field(in_range={"min_value": 1950, "max_value": 2100})
+    kind: str = pa.Field(isin=["paper", "model_zoo", "dataset"])
+    arxiv_id: Optional[str] = pa.Field(nullable=True, str_matches=r"^\d{4}\.\d{4,5}$")
+    arxiv_version: Optional[int] = _pos_int()
+    url: str = pa.Field(str_startswith="http")
+    venue: Optional[str] = pa.Field(nullable=True)
+    published: Optional[pl.Date] = pa.Field(nullable=True)
+    code_url: Optional[str] = pa.Field(nullable=True, str_startswith="http")
+    commit: Optional[str] = pa.Field(nullable=True)
+    flops_convention: str = pa.Field(isin=["macs", "flops", "unknown"])
+
+
+class FamiliesTable(_Table):
+    family_id: str = pa.Field(unique=True, str_matches=ID)
+    name: str
+    source_id: str
+    token_mixer_id: str
+    hierarchical: bool
+    code_url: Optional[str] = pa.Field(nullable=True, str_startswith="http")
+
+
+class BackbonesTable(_Table):
+    backbone_id: str = pa.Field(unique=True, str_matches=ID)
+    family_id: str
+    name: str
+    params_m: float = pa.Field(gt=0)
+    params_source_id: str
+    params_where: str
+    timm_arch: Optional[str] = pa.Field(nullable=True)
+    hf_id: Optional[str] = pa.Field(nullable=True)
+
+
+class CheckpointsTable(_Table):
+    checkpoint_id: str = pa.Field(unique=True, str_matches=CHECKPOINT_ID)
+    backbone_id: str
+    pretrain_dataset_id: str
+    pretrain_method_id: str
+    pretrain_resolution_px: Optional[int] = _pos_int()
+    pretrain_epochs: Optional[int] = _pos_int()
+    weights_url: Optional[str] = pa.Field(nullable=True, str_startswith="http")
+
+
+class _ResultTable(_Table):
+    result_id: str = pa.Field(unique=True)
+    source_id: str
+    checkpoint_id: str
+    eval_dataset_id: str
+    gmacs: Optional[float] = pa.Field(nullable=True, gt=0)
+    where: str = pa.Field(str_length={"min_value": 1})
+
+
+class ClassificationResultsTable(_ResultTable):
+    eval_resolution_px: int = pa.Field(in_range={"min_value": 8, "max_value": 4096})
+    top1: Optional[float] = _pct()
+    top5: Optional[float] = _pct()
+    mce: Optional[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 300})
+
+
+class DetectionResultsTable(_ResultTable):
+    head_id: str
+    train_epochs: Optional[int] = _pos_int()
+    box_ap: Optional[float] = _pct()
+    box_ap50: Optional[float] = _pct()
+    box_ap75: Optional[float] = _pct()
+    box_ap_s: Optional[float] = _pct()
+    box_ap_m: Optional[float] = _pct()
+    box_ap_l: Optional[float] = _pct()
+    mask_ap: Optional[float] = _pct()
+    mask_ap50: Optional[float] = _pct()
+    mask_ap75: Optional[float] = _pct()
+    mask_ap_s: Optional[float] = _pct()
+    mask_ap_m: Optional[float] = _pct()
+    mask_ap_l: Optional[float] = _pct()
+
+
+class SegmentationResultsTable(_ResultTable):
+    head_id: str
+    train_iterations: Optional[int] = _pos_int()
+    crop_px: Optional[int] = _pos_int()
+    miou_ss: Optional[float] = _pct()
+    miou_ms: Optional[float] = _pct()
+    pixel_acc: Optional[float] = _pct()
+    mean_acc: Optional[float] = _pct()
+
+
+class ThroughputTable(_Table):
+    throughput_id: str = pa.Field(unique=True)
+    source_id: str
+    backbone_id: str
+    task_id: str
+    resolution_px: Optional[int] = _pos_int()
+    gpu_id: str
+    precision_id: str
+    batch_size: Optional[int] = _pos_int()
+    images_per_s: float = pa.Field(gt=0)
+    where: str = pa.Field(str_length={"min_value": 1})
+
+
+class ChainStagesTable(_Table):
+    result_id: str
+    stage: int = pa.Field(gt=0)
+    dataset_id: Optional[str] = pa.Field(nullable=True)
+    epochs: Optional[int] = _pos_int()
+    iterations: Optional[int] = _pos_int()
+    resolution_px: Optional[int] = _pos_int()
+    crop_px: Optional[int] = _pos_int()
+
+    class Config:
+        unique = ["result_id", "stage"]
+
+
+def _vocab_table(key: str) -> type[pa.DataFrameModel]:
+    attrs = {
+        "__annotations__": {key: str, "name": str},
+        key: pa.Field(unique=True, str_matches=ID),
+    }
+    return type(f"{key}_vocab", (_Table,), attrs)
+
+
+SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "sources": SourcesTable,
+    "families": FamiliesTable,
+    "backbones": BackbonesTable,
+    "checkpoints": CheckpointsTable,
+    "classification_results": ClassificationResultsTable,
+    "detection_results": DetectionResultsTable,
+    "segmentation_results": SegmentationResultsTable,
+    "throughput": ThroughputTable,
+    "chain_stages": ChainStagesTable,
+}
+for _name, _key in [
+    ("tasks", "task_id"),
+    ("datasets", "dataset_id"),
+    ("heads", "head_id"),
+    ("metrics", "metric_id"),
+    ("gpus", "gpu_id"),
+    ("precisions", "precision_id"),
+    ("pretraining_methods", "pretraining_method_id"),
+    ("token_mixers", "token_mixer_id"),
+]:
+    SCHEMAS[_name] = _vocab_table(_key)
+
+# raw field names for release columns, so messages name what the curator typed
+RAW_NAMES = {
+    "source_id": "source",
+    "family_id": "family",
+    "backbone_id": "backbone",
+    "checkpoint_id": "checkpoint",
+    "eval_dataset_id": "eval_dataset",
+    "head_id": "head",
+    "gpu_id": "gpu",
+    "precision_id": "precision",
+    "task_id": "task",
+    "token_mixer_id": "token_mixer",
+    "pretrain_dataset_id": "pretrain_dataset",
+    "pretrain_method_id": "pretrain_method",
+    "params_source_id": "params_source",
+    "gmacs": "flops_g",
+    "dataset_id": "dataset",
+}
+KEY_FIELDS = {
+    "result_id": "the result",
+    "throughput_id": "the throughput figure",
+}
+
+
+def _hint(check: str, column: str, value: str) -> str:
+    if check.startswith("in_range"):
+        lo, hi = check[len("in_range(") : -1].split(", ")
+        extra = ": accuracies, APs and mIoUs are percentages, not fractions" if hi == "100" else ""
+        return f"is {value}, outside {lo}-{hi}{extra}; check the source"
+    if check.startswith("greater_than"):
+        return f"is {value}; it must be positive; check the source"
+    if check.startswith("str_matches"):
+        return f"'{value}' is not a valid id: use lowercase letters, digits and _ (see raw/README.md 'Ids')"
+    if check.startswith("isin"):
+        return f"'{value}' is not one of the allowed values {check[len('isin('):-1]}"
+    if check.startswith("str_startswith"):
+        return f"'{value}' must be a web address starting with http"
+    if check.startswith("str_length"):
+        return "must not be empty: say where in the source the number is (e.g. 'Table 3')"
+    if check == "not_nullable":
+        return "is required; add it (see raw/README.md)"
+    return f"failed check {check} with value {value}"
+
+
+def validate_tables(frames: dict[str, pl.DataFrame]) -> list[Problem]:
+    """Validate every table with its schema (lazily: all failures at once)."""
+    problems: list[Problem] = []
+    for name, schema in SCHEMAS.items():
+        frame = frames[name]
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            problems.extend(_to_problems(name, frame, exc.failure_cases))
+    return problems
+
+
+def _to_problems(table: str, frame: pl.DataFrame, cases: pl.DataFrame) -> list[Problem]:
+    problems = []
+    for case in cases.iter_rows(named=True):
+        column, check, index = case["column"], str(case["check"]), case["index"]
+        if index is None or column is None:
+            problems.append(Problem(table, "-", str(column), f"table check {check} failed"))
+            continue
+        row = frame.row(index, named=True)
+        field = RAW_NAMES.get(column, column)
+        path = tuple(int(p) if p.isdigit() else p for p in row["_path"].split(".") if p)
+        if check in ("field_uniqueness", "multiple_fields_uniqueness"):
+            key = row[column]
+            others = frame.filter(pl.col(column) == key)
+            places = sorted({f"{r['_file']} {r['_label']}" for r in others.iter_rows(named=True)})
+            what = KEY_FIELDS.get(column)
+            if what:
+                msg = f"{what} '{key}' appears {others.height} times ({'; '.join(places)}); remove the duplicate or tell them apart with a `tag`"
+                field = "-"
+            else:
+                msg = f"duplicate id '{key}' ({'; '.join(places)}); ids must be unique: rename or merge one"
+            problems.append(Problem(row["_file"], row["_label"], field, msg, path))
+            continue
+        if check == "not_nullable":
+            continue  # the loader already reported the missing or mistyped value
+        value = case["failure_case"]
+        problems.append(Problem(row["_file"], row["_label"], field, _hint(check, column, value), path + (field,)))
+    return problems

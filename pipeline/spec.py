@@ -1,0 +1,171 @@
+"""What raw/ entries may contain: fields, their types, whether they are required."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a raw entry; `column` is its release column when renamed."""
+
+    kind: str  # str | int | float | bool | date | strlist | stages
+    required: bool = False
+    column: str | None = None
+
+
+def _f(kind: str, required: bool = False, column: str | None = None) -> Field:
+    return Field(kind, required, column)
+
+
+STAGE = {
+    "dataset": _f("str", column="dataset_id"),
+    "epochs": _f("int"),
+    "iterations": _f("int"),
+    "resolution_px": _f("int"),
+    "crop_px": _f("int"),
+}
+
+SOURCE = {
+    "id": _f("str", True, "source_id"),
+    "title": _f("str", True),
+    "authors": _f("strlist", True),
+    "year": _f("int", True),
+    "kind": _f("str", True),
+    "arxiv_id": _f("str"),
+    "arxiv_version": _f("int"),
+    "url": _f("str", True),
+    "venue": _f("str"),
+    "published": _f("date"),
+    "code_url": _f("str"),
+    "commit": _f("str"),
+    "flops_convention": _f("str", True),
+}
+
+FAMILY = {
+    "id": _f("str", True, "family_id"),
+    "name": _f("str", True),
+    "source": _f("str", True, "source_id"),
+    "token_mixer": _f("str", True, "token_mixer_id"),
+    "hierarchical": _f("bool", True),
+    "code_url": _f("str"),
+}
+
+BACKBONE = {
+    "id": _f("str", True, "backbone_id"),
+    "name": _f("str", True),
+    "params_m": _f("float", True),
+    "params_source": _f("str", True, "params_source_id"),
+    "params_where": _f("str", True),
+    "timm_arch": _f("str"),
+    "hf_id": _f("str"),
+    "notes": _f("str"),
+}
+
+CHECKPOINT = {
+    "id": _f("str", True, "checkpoint_id"),
+    "backbone": _f("str", True, "backbone_id"),
+    "pretrain_dataset": _f("str", True, "pretrain_dataset_id"),
+    "pretrain_method": _f("str", True, "pretrain_method_id"),
+    "pretrain_resolution_px": _f("int"),
+    "pretrain_epochs": _f("int"),
+    "license": _f("str"),
+    "weights_url": _f("str"),
+    "notes": _f("str"),
+}
+
+_RESULT_COMMON = {
+    "checkpoint": _f("str", True, "checkpoint_id"),
+    "chain": _f("stages"),
+    "eval_dataset": _f("str", True, "eval_dataset_id"),
+    "flops_g": _f("float"),
+    "where": _f("str", True),
+    "tag": _f("str"),
+    "notes": _f("str"),
+}
+
+CLASSIFICATION = {
+    **_RESULT_COMMON,
+    "eval_resolution_px": _f("int", True),
+    "top1": _f("float"),
+    "top5": _f("float"),
+    "mce": _f("float"),
+    "timm_model": _f("str"),
+    "mmpretrain_model": _f("str"),
+}
+
+_METRICS_DET = (
+    "box_ap box_ap50 box_ap75 box_ap_s box_ap_m box_ap_l "
+    "mask_ap mask_ap50 mask_ap75 mask_ap_s mask_ap_m mask_ap_l"
+).split()
+
+DETECTION = {
+    **_RESULT_COMMON,
+    "head": _f("str", True, "head_id"),
+    "eval_split": _f("str"),
+    "input_size": _f("str"),
+    **{m: _f("float") for m in _METRICS_DET},
+}
+
+SEGMENTATION = {
+    **_RESULT_COMMON,
+    "head": _f("str", True, "head_id"),
+    "eval_split": _f("str"),
+    "crop_px": _f("int"),
+    "input_size": _f("str"),
+    **{m: _f("float") for m in ("miou_ss", "miou_ms", "pixel_acc", "mean_acc")},
+}
+
+THROUGHPUT = {
+    "backbone": _f("str", True, "backbone_id"),
+    "task": _f("str", column="task_id"),
+    "head": _f("str", column="head_id"),
+    "resolution_px": _f("int"),
+    "input_size": _f("str"),
+    "gpu": _f("str", True, "gpu_id"),
+    "precision": _f("str", True, "precision_id"),
+    "batch_size": _f("int"),
+    "images_per_s": _f("float", True),
+    "where": _f("str", True),
+    "tag": _f("str"),
+    "notes": _f("str"),
+}
+
+RESULT_SECTIONS = {
+    "classification": CLASSIFICATION,
+    "detection": DETECTION,
+    "segmentation": SEGMENTATION,
+    "throughput": THROUGHPUT,
+}
+
+VOCAB = {
+    "tasks": {"id": _f("str", True, "task_id"), "name": _f("str", True)},
+    "datasets": {
+        "id": _f("str", True, "dataset_id"),
+        "name": _f("str", True),
+        "tasks": _f("strlist", True),
+        "roles": _f("strlist", True),
+        "url": _f("str"),
+    },
+    "heads": {
+        "id": _f("str", True, "head_id"),
+        "name": _f("str", True),
+        "tasks": _f("strlist", True),
+        "url": _f("str"),
+    },
+    "metrics": {
+        "id": _f("str", True, "metric_id"),
+        "name": _f("str", True),
+        "task": _f("str", True, "task_id"),
+        "unit": _f("str", True),
+        "higher_is_better": _f("bool", True),
+    },
+    "gpus": {"id": _f("str", True, "gpu_id"), "name": _f("str", True), "vendor": _f("str")},
+    "precisions": {"id": _f("str", True, "precision_id"), "name": _f("str", True)},
+    "pretraining_methods": {
+        "id": _f("str", True, "pretraining_method_id"),
+        "name": _f("str", True),
+        "kind": _f("str", True),
+    },
+    "token_mixers": {"id": _f("str", True, "token_mixer_id"), "name": _f("str", True)},
+}
