@@ -20,8 +20,9 @@ class Problem:
         return (self.file, self.line or 0, self.entry, self.field)
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.entry}: {self.field}: {self.message}"
+        parts = [f"{self.file}:{self.line}" if self.line else self.file]
+        parts += [p for p in (self.entry, self.field) if p != "-"]
+        return ": ".join([*parts, self.message])
 
 
 class ValidationFailed(Exception):

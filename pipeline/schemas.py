@@ -241,7 +241,8 @@ def _to_problems(table: str, frame: pl.DataFrame, cases: pl.DataFrame) -> list[P
             problems.append(Problem(table, "-", str(column), f"table check {check} failed"))
             continue
         row = frame.row(index, named=True)
-        field = RAW_NAMES.get(column, column)
+        is_key = column == frame.columns[0] and column.endswith("_id") and table != "chain_stages"
+        field = "id" if is_key else RAW_NAMES.get(column, column)
         path = tuple(int(p) if p.isdigit() else p for p in row["_path"].split(".") if p)
         if check in ("field_uniqueness", "multiple_fields_uniqueness"):
             key = row[column]

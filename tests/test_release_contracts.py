@@ -1,0 +1,225 @@
+"""The release contracts of DESIGN.md, each proven on a release cut from the fixture raw/ set."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import tables as T
+from pipeline.__main__ import main
+from pipeline.diff import diff_releases
+from pipeline.errors import ReleaseError
+from pipeline.release import build_into, cut_release
+from pipeline.write import DB_NAME
+
+from .conftest import FIXTURE_RAW
+
+
+def _sums(folder: Path) -> str:
+    return (folder / "SHA256SUMS").read_text()
+
+
+def test_release_refuses_to_overwrite_an_existing_version(fixture_release: Path) -> None:
+    before = _sums(fixture_release)
+    with pytest.raises(ReleaseError, match=r"release v0\.1\.0 already exists .*releases are immutable"):
+        cut_release(FIXTURE_RAW, fixture_release.parent, "0.1.0")
+    assert _sums(fixture_release) == before
+
+
+def test_release_refuses_a_version_older_than_the_latest(fixture_release: Path) -> None:
+    with pytest.raises(ReleaseError, match=r"version 0\.0\.9 is not newer than the latest release v0\.1\.0"):
+        cut_release(FIXTURE_RAW, fixture_release.parent, "0.0.9")
+
+
+def test_building_the_same_raw_twice_gives_identical_checksums(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    build_into(FIXTURE_RAW, tmp_path / "a", "0.1.0")
+    build_into(FIXTURE_RAW, tmp_path / "b", "0.1.0")
+    assert _sums(tmp_path / "a") == _sums(tmp_path / "b")
+
+
+def test_sha256sums_covers_every_file_with_its_real_hash(fixture_release: Path) -> None:
+    listed = dict(line.split("  ")[::-1] for line in _sums(fixture_release).splitlines())
+    files = sorted(p.name for p in fixture_release.iterdir() if p.name != "SHA256SUMS")
+    assert sorted(listed) == files
+    for name, digest in listed.items():
+        assert hashlib.sha256((fixture_release / name).read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("table", T.TABLES, ids=lambda t: t.name)
+def test_parquet_loads_in_polars_and_pyarrow_with_the_declared_types(fixture_release: Path, table: T.Table) -> None:
+    path = fixture_release / f"{table.name}.parquet"
+    frame = pl.read_parquet(path)
+    assert frame.schema == pl.Schema(table.columns)
+    arrow = pq.read_table(path)
+    assert arrow.column_names == list(table.columns)
+    assert arrow.num_rows == frame.height
+
+
+def test_parquet_rows_are_sorted_by_primary_key(fixture_release: Path) -> None:
+    frame = pl.read_parquet(fixture_release / "classification_results.parquet")
+    assert frame.get_column("result_id").to_list() == sorted(frame.get_column("result_id").to_list())
+
+
+def test_sqlite_passes_foreign_key_and_integrity_checks(fixture_release: Path) -> None:
+    con = sqlite3.connect(fixture_release / DB_NAME)
+    assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    declared = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert declared == {t.name for t in T.TABLES}
+    fks = con.execute("PRAGMA foreign_key_list(classification_results)").fetchall()
+    assert {(r[2], r[3]) for r in fks} == {
+        ("sources", "source_id"),
+        ("checkpoints", "checkpoint_id"),
+        ("datasets", "eval_dataset_id"),
+        ("datasets", "finetune_dataset_id"),
+    }
+
+
+def test_sqlite_views_read_without_joins(fixture_release: Path) -> None:
+    con = sqlite3.connect(fixture_release / DB_NAME)
+    rows = con.execute(
+        "SELECT family, backbone, pretrain_dataset, eval_dataset, eval_resolution_px, top1, gmacs "
+        "FROM classification ORDER BY result_id"
+    ).fetchall()
+    assert rows == [
+        ("AlphaNet", "AlphaNet-L", "ImageNet-1k", "ImageNet-1k", 224, 83.0, 15.0),
+        ("AlphaNet", "AlphaNet-L", "ImageNet-22k", "ImageNet-1k", 384, 86.0, 45.0),
+        ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
+        ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-A", 224, 20.5, None),
+        ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
+        ("BetaFormer", "BetaFormer-B", "ImageNet-1k", "ImageNet-1k", 224, 83.6, 17.6),
+    ]
+
+
+def test_compute_is_normalised_to_gmacs_with_each_sources_convention(fixture_release: Path) -> None:
+    frame = pl.read_parquet(fixture_release / "classification_results.parquet")
+    beta = frame.filter(pl.col("source_id") == "beta2022former").sort("result_id")
+    # beta2022former counts true FLOPs: 35.2 and 8.0 GFLOPs are 17.6 and 4.0 GMACs
+    assert beta.select("checkpoint_id", "gmacs").rows() == [
+        ("alphanet_s.in1k", 4.0),
+        ("betaformer_b.mae_in1k", 17.6),
+    ]
+
+
+def test_chains_become_text_and_stage_rows(fixture_release: Path) -> None:
+    stages = pl.read_parquet(fixture_release / "chain_stages.parquet")
+    row = stages.filter(pl.col("result_id").str.contains("alphanet_l.in22k") & pl.col("result_id").str.contains("classification"))
+    assert row.select("stage", "dataset_id", "epochs", "resolution_px").rows() == [(1, "imagenet_1k", 30, 384)]
+    cls = pl.read_parquet(fixture_release / "classification_results.parquet")
+    assert cls.filter(pl.col("checkpoint_id") == "alphanet_l.in22k").select("chain", "finetune_dataset_id").rows() == [
+        ("imagenet_1k 30ep 384px", "imagenet_1k")
+    ]
+
+
+def test_datapackage_passes_the_frictionless_validator(fixture_release: Path) -> None:
+    from frictionless import Checklist, validate
+
+    # Frictionless reads Parquet through pyarrow, not as a byte stream, so it cannot count
+    # bytes or hashes for it; the next test checks those against the files.
+    report = validate(
+        str(fixture_release / "datapackage.json"),
+        checklist=Checklist(skip_errors=["byte-count", "hash-count"]),
+    )
+    assert report.flatten(["type", "note"]) == []
+    assert report.valid
+
+
+def test_datapackage_lists_every_file_with_bytes_sha256_and_keys(fixture_release: Path) -> None:
+    package = json.loads((fixture_release / "datapackage.json").read_text())
+    assert package["version"] == "0.1.0"
+    paths = sorted(r["path"] for r in package["resources"])
+    assert paths == sorted(p.name for p in fixture_release.iterdir() if p.name not in ("SHA256SUMS", "datapackage.json"))
+    for res in package["resources"]:
+        data = (fixture_release / res["path"]).read_bytes()
+        assert res["bytes"] == len(data)
+        assert res["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
+    checkpoints = next(r for r in package["resources"] if r["name"] == "checkpoints")
+    assert checkpoints["schema"]["primaryKey"] == ["checkpoint_id"]
+    assert {"fields": "backbone_id", "reference": {"resource": "backbones", "fields": "backbone_id"}} in checkpoints[
+        "schema"
+    ]["foreignKeys"]
+
+
+def _edit(raw: Path, file: str, old: str, new: str) -> None:
+    path = raw / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_diff_reports_an_added_a_removed_and_a_changed_row_exactly(
+    tmp_path: Path, fixture_raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    releases = tmp_path / "releases"
+    cut_release(fixture_raw, releases, "0.1.0")
+    _edit(fixture_raw, "results/alpha2021net.yaml", "    top1: 83.0\n", "    top1: 83.1\n")  # changed
+    _edit(fixture_raw, "results/alpha2021net.yaml", "    eval_dataset: imagenet_a\n", "    eval_dataset: imagenet_r\n")  # removed + added
+    cut_release(fixture_raw, releases, "0.2.0")
+    assert main(["diff", "--releases", str(releases), "0.1.0", "0.2.0"]) == 0
+    assert capsys.readouterr().out == (
+        "# v0.1.0 -> v0.2.0 (a minor change)\n"
+        "### Added\n"
+        "- classification_results: 1 row(s)\n"
+        "  - `alpha2021net/classification/alphanet_s.in1k/none/imagenet_r@224`\n"
+        "\n### Changed\n"
+        "- classification_results: 1 value(s)\n"
+        "  - `alpha2021net/classification/alphanet_l.in1k/none/imagenet_1k@224` top1: 83.0 -> 83.1 (source alpha2021net)\n"
+        "\n### Removed\n"
+        "- classification_results: 1 row(s)\n"
+        "  - `alpha2021net/classification/alphanet_s.in1k/none/imagenet_a@224`\n"
+    )
+
+
+def test_release_writes_the_diff_into_the_changelog(tmp_path: Path, fixture_raw: Path) -> None:
+    releases = tmp_path / "releases"
+    cut_release(fixture_raw, releases, "0.1.0")
+    _edit(fixture_raw, "results/alpha2021net.yaml", "    top1: 83.0\n", "    top1: 83.1\n")
+    cut_release(fixture_raw, releases, "0.1.1")
+    log = (releases / "CHANGELOG.md").read_text()
+    assert log.index("## v0.1.1") < log.index("## v0.1.0")
+    assert (
+        "## v0.1.1\n\nCompared with v0.1.0.\n\n### Added\n\n### Changed\n- classification_results: 1 value(s)\n"
+        "  - `alpha2021net/classification/alphanet_l.in1k/none/imagenet_1k@224` top1: 83.0 -> 83.1 (source alpha2021net)\n"
+        "\n### Removed\n\n## v0.1.0\n\nFirst release.\n"
+    ) in log
+
+
+def test_release_refuses_a_patch_version_when_rows_were_added(tmp_path: Path, fixture_raw: Path) -> None:
+    releases = tmp_path / "releases"
+    cut_release(fixture_raw, releases, "0.1.0")
+    _edit(fixture_raw, "results/alpha2021net.yaml", "    eval_dataset: imagenet_a\n", "    eval_dataset: imagenet_r\n")
+    with pytest.raises(ReleaseError, match=r"version 0\.1\.1 does not follow data SemVer after v0\.1\.0: rows, columns or tables were added or removed, so the next version is 0\.2\.0 or 1\.0\.0"):
+        cut_release(fixture_raw, releases, "0.1.1")
+    assert sorted(p.name for p in releases.iterdir()) == ["CHANGELOG.md", "v0.1.0"]
+
+
+def test_release_refuses_when_nothing_changed(tmp_path: Path) -> None:
+    releases = tmp_path / "releases"
+    cut_release(FIXTURE_RAW, releases, "0.1.0")
+    with pytest.raises(ReleaseError, match=r"nothing changed since v0\.1\.0"):
+        cut_release(FIXTURE_RAW, releases, "0.1.1")
+
+
+def test_a_removed_column_requires_a_major_version(tmp_path: Path, fixture_release: Path) -> None:
+    from pipeline.diff import diff_table
+    from pipeline.release import check_semver
+
+    old = pl.read_parquet(fixture_release / "backbones.parquet")
+    table_diff = diff_table("backbones", ["backbone_id"], old, old.drop("hf_id"))
+    assert table_diff.columns_removed == ["hf_id"]
+    from pipeline.diff import ReleaseDiff
+
+    with pytest.raises(ReleaseError, match=r"columns or tables were removed, renamed or retyped, so the next version is 1\.0\.0"):
+        check_semver((0, 1, 0), (0, 2, 0), ReleaseDiff([table_diff], [], []))
+
+
+def test_diff_of_a_release_with_itself_is_empty(fixture_release: Path) -> None:
+    assert diff_releases(fixture_release, fixture_release).empty
