@@ -18,9 +18,11 @@ up: setup build ## set up, build the release from raw/ and serve the viewer and 
 
 setup: $(VENV)/.installed ## a virtual environment with the locked dependencies
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock requirements-validate.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PYTHON) -m venv .venv-validate
+	.venv-validate/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-validate.lock
 	touch $@
 
 browser: ## Debian's Chromium for the browser tests (needs root)
@@ -67,3 +69,8 @@ bench-datasette: setup
 
 clean:
 	rm -rf build bench/out
+
+lock: ## re-resolve the locked dependencies after editing pyproject.toml
+	$(VENV)/bin/pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(VENV)/bin/uv pip compile requirements-validate.in --python-version 3.11 --generate-hashes -o requirements-validate.lock
