@@ -94,6 +94,7 @@ def build_metadata(version: str, view_columns: dict[str, list[str]]) -> dict:
         "license_url": LICENSE["path"],
         "source": "Hand-curated from the papers and model-zoo tables listed in the sources table",
         "source_url": "https://arxiv.org/",
+        "plugins": {"heedless-links": {"viewer_url": {"$env": "HEEDLESS_VIEWER_URL"}}},
         "databases": {DB_STEM: {"description": f"{TITLE} release {version}", "tables": tables, "queries": load_queries()}},
     }
 

@@ -235,10 +235,16 @@ def load_file(kind: str, path: str, file: str) -> RawData:
     elif kind == "families":
         top = _top(data, file, out, ("family", "backbones", "checkpoints"))
         if top is not None:
-            fam = reader.read("families", top.get("family"), spec.FAMILY, ("family",), _id_label("family"))
-            fam_id = fam.get("family_id") if fam else None
+            # a file may hold only checkpoints (or backbones naming their family) of another
+            # family's architectures, e.g. MAE-pretrained ViTs
+            fam_id = None
+            if "family" in top:
+                fam = reader.read("families", top.get("family"), spec.FAMILY, ("family",), _id_label("family"))
+                fam_id = fam.get("family_id") if fam else None
             for i, raw in enumerate(_list_of(top, "backbones", file, out)):
-                reader.read("backbones", raw, spec.BACKBONE, ("backbones", i), _id_label(f"backbones[{i}]"), {"family_id": fam_id})
+                row = reader.read("backbones", raw, spec.BACKBONE, ("backbones", i), _id_label(f"backbones[{i}]"))
+                if row is not None:
+                    _backbone_family(reader, row, fam_id, "family" in top)
             for i, raw in enumerate(_list_of(top, "checkpoints", file, out)):
                 reader.read("checkpoints", raw, spec.CHECKPOINT, ("checkpoints", i), _id_label(f"checkpoints[{i}]"))
     elif kind == "results":
@@ -262,6 +268,15 @@ def load_file(kind: str, path: str, file: str) -> RawData:
             for i, raw in enumerate(data):
                 reader.read(f"vocab_{name}", raw, fields, (i,), _id_label(f"[{i}]"))
     return out
+
+
+def _backbone_family(reader: _EntryReader, row: Row, fam_id: str | None, has_block: bool) -> None:
+    own = row.pop("_family", None)
+    if has_block and own is not None and own != fam_id:
+        reader.problem(row["_path"] + ("family",), row["_label"], "family", f"is '{own}' but this file's family is '{fam_id}'; remove the field or move the backbone")
+    if not has_block and own is None:
+        reader.problem(row["_path"], row["_label"], "family", "is required in a file without a family block: name the family this backbone belongs to")
+    row["family_id"] = fam_id if has_block else own
 
 
 def _raw_files(raw_dir: Path) -> tuple[list[tuple[str, str, str]], list[Problem]]:

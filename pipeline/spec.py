@@ -53,6 +53,7 @@ FAMILY = {
 
 BACKBONE = {
     "id": _f("str", True, "backbone_id"),
+    "family": _f("str", column="_family"),  # only in files without a family block
     "name": _f("str", True),
     "params_m": _f("float", True),
     "params_source": _f("str", True, "params_source_id"),

@@ -95,6 +95,7 @@ def test_sqlite_views_read_without_joins(fixture_release: Path) -> None:
         ("AlphaNet", "AlphaNet-L", "ImageNet-22k", "ImageNet-1k", 384, 86.0, 45.0),
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-A", 224, 20.5, None),
+        ("AlphaNet", "AlphaNet-L", "ImageNet-1k", "ImageNet-1k", 224, 82.0, 20.0),
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
         ("BetaFormer", "BetaFormer-B", "ImageNet-1k", "ImageNet-1k", 224, 83.6, 17.6),
     ]
@@ -103,8 +104,9 @@ def test_sqlite_views_read_without_joins(fixture_release: Path) -> None:
 def test_compute_is_normalised_to_gmacs_with_each_sources_convention(fixture_release: Path) -> None:
     frame = pl.read_parquet(fixture_release / "classification_results.parquet")
     beta = frame.filter(pl.col("source_id") == "beta2022former").sort("result_id")
-    # beta2022former counts true FLOPs: 35.2 and 8.0 GFLOPs are 17.6 and 4.0 GMACs
+    # beta2022former counts true FLOPs: 40.0, 8.0 and 35.2 GFLOPs are 20.0, 4.0 and 17.6 GMACs
     assert beta.select("checkpoint_id", "gmacs").rows() == [
+        ("alphanet_l.in1k", 20.0),
         ("alphanet_s.in1k", 4.0),
         ("betaformer_b.mae_in1k", 17.6),
     ]

@@ -1,0 +1,1 @@
+"""Heedless Backbones viewer: a Flask + Bokeh site reading one release (never raw/)."""
