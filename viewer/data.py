@@ -1,0 +1,120 @@
+"""The release as the viewer sees it: Parquet tables loaded once, plus derived frames.
+
+Nothing here imports the pipeline: the release files are the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from viewer.releases import list_versions, resolve
+
+TASK_TABLES = {
+    "classification": "classification_results",
+    "detection": "detection_results",
+    "semantic_segmentation": "segmentation_results",
+}
+# metrics a task's table offers, in the order the explorer lists them
+TASK_METRICS = {
+    "classification": ["top1", "top5", "mce"],
+    "detection": ["box_ap", "box_ap50", "box_ap75", "box_ap_s", "box_ap_m", "box_ap_l",
+                  "mask_ap", "mask_ap50", "mask_ap75", "mask_ap_s", "mask_ap_m", "mask_ap_l"],
+    "semantic_segmentation": ["miou_ss", "miou_ms", "pixel_acc", "mean_acc"],
+}
+
+
+@dataclass
+class Release:
+    """Every table of one release, and the long frame of result values the explorer plots."""
+
+    folder: Path
+    version: str
+    tables: dict[str, pl.DataFrame]
+    values: pl.DataFrame = field(init=False)
+    names: dict[str, dict[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = {
+            t: dict(self.tables[t].select(pl.first(), pl.col("name")).iter_rows())
+            for t in ("families", "backbones", "datasets", "heads", "gpus", "precisions",
+                      "pretraining_methods", "token_mixers", "tasks", "metrics")
+        }
+        self.names["sources"] = dict(self.tables["sources"].select("source_id", "title").iter_rows())
+        self.values = self._long_values()
+
+    def _context(self) -> pl.DataFrame:
+        t = self.tables
+        return (
+            t["checkpoints"].select("checkpoint_id", "backbone_id", "pretrain_dataset_id", "pretrain_method_id")
+            .join(t["backbones"].select("backbone_id", "family_id", "params_m"), on="backbone_id", how="left", validate="m:1")
+            .join(t["families"].select("family_id", "token_mixer_id", "hierarchical"), on="family_id", how="left", validate="m:1")
+        )
+
+    def _long_values(self) -> pl.DataFrame:
+        """One row per (result, metric) with everything a point needs."""
+        frames = []
+        for task, name in TASK_TABLES.items():
+            table = self.tables[name]
+            common = [
+                pl.col("result_id"), pl.lit(task).alias("task_id"), pl.col("checkpoint_id"), pl.col("source_id"),
+                pl.col("eval_dataset_id").alias("dataset_id"), pl.col("chain"), pl.col("gmacs"), pl.col("where"),
+            ]
+            if task == "classification":
+                extra = [pl.lit(None, pl.String).alias("head_id"), pl.col("eval_resolution_px").alias("resolution_px"),
+                         pl.lit(None, pl.Int64).alias("schedule")]
+            elif task == "detection":
+                extra = [pl.col("head_id"), pl.lit(None, pl.Int64).alias("resolution_px"), pl.col("train_epochs").alias("schedule")]
+            else:
+                extra = [pl.col("head_id"), pl.col("crop_px").alias("resolution_px"), pl.col("train_iterations").alias("schedule")]
+            wide = table.select(*common, *extra, *TASK_METRICS[task])
+            frames.append(
+                wide.unpivot(index=[c for c in wide.columns if c not in TASK_METRICS[task]], variable_name="metric_id", value_name="value")
+                .filter(pl.col("value").is_not_null())
+            )
+        published = self.tables["sources"].select("source_id", "published")
+        return (
+            pl.concat(frames, how="vertical_relaxed")
+            .join(self._context(), on="checkpoint_id", how="left", validate="m:1")
+            .join(published, on="source_id", how="left", validate="m:1")
+            .sort("result_id", "metric_id")
+        )
+
+    def name(self, kind: str, key: str | None) -> str:
+        """Display name of an id (the id itself when unnamed)."""
+        if key is None:
+            return ""
+        return self.names.get(kind, {}).get(key, key)
+
+
+def load_release(folder: Path) -> Release:
+    """Read a release folder's Parquet tables (listed by its datapackage.json)."""
+    package = json.loads((folder / "datapackage.json").read_text())
+    tables = {
+        r["name"]: pl.read_parquet(folder / r["path"]) for r in package["resources"] if r.get("format") == "parquet"
+    }
+    return Release(folder, package["version"], tables)
+
+
+class ReleaseStore:
+    """Releases loaded lazily, once per process, and kept: they are immutable."""
+
+    def __init__(self, releases_dir: Path, default: str = "latest"):
+        self.releases_dir = releases_dir
+        self.default = default
+        self._loaded: dict[Path, Release] = {}
+        self._lock = threading.Lock()
+
+    def versions(self) -> list[str]:
+        return list_versions(self.releases_dir)
+
+    def get(self, name: str | None = None) -> Release:
+        folder = resolve(self.releases_dir, name or self.default)
+        with self._lock:
+            if folder not in self._loaded:
+                self._loaded[folder] = load_release(folder)
+            return self._loaded[folder]

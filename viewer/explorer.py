@@ -1,0 +1,249 @@
+"""The plot explorer: `/` (HTML), `/plot.json` (its JSON twin) and `/plot.csv` (the table's rows)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import datetime as dt
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import polars as pl
+from bokeh.embed import json_item
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+
+from viewer.app import get_release
+from viewer.data import TASK_METRICS, Release
+from viewer.plots import build_scatter, group_colors, group_markers
+from viewer.query import AXIS_KINDS, CATEGORIES, TABLE_COLUMNS, Spec, parse_spec
+from viewer.select import CATEGORY_COLUMN, Selection, category_value, select_points
+
+bp = Blueprint("explorer", __name__)
+DATASETTE_ID_LIMIT = 300
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _category_label(rel: Release, category: str, value: str) -> str:
+    kinds = {"family": "families", "pretrain_dataset": "datasets", "pretrain_method": "pretraining_methods",
+             "head": "heads", "token_mixer": "token_mixers"}
+    if category in kinds:
+        return rel.name(kinds[category], value) if value != "-" else "(none)"
+    if category == "resolution":
+        return f"{value}px" if value != "-" else "(none)"
+    if category == "schedule":
+        return value if value != "-" else "(none)"
+    return value
+
+
+def _universe(rel: Release, category: str) -> list[str]:
+    if category == "none":
+        return ["all"]
+    if category == "family":
+        return sorted(rel.names["families"])
+    return sorted({str(v) for v in rel.values.get_column(CATEGORY_COLUMN[category]).drop_nulls().to_list()} | {"-"})
+
+
+def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
+    """The plotted points as table rows (display values, link targets, sort keys)."""
+    rows = []
+    for r in sel.points.iter_rows(named=True):
+        rows.append({
+            "family": rel.name("families", r["family_id"]), "family_id": r["family_id"],
+            "backbone": rel.name("backbones", r["backbone_id"]), "backbone_id": r["backbone_id"],
+            "checkpoint": r["checkpoint_id"],
+            "pretraining": f"{rel.name('datasets', r['pretrain_dataset_id'])}, {rel.name('pretraining_methods', r['pretrain_method_id'])}",
+            "pretrain_dataset_id": r["pretrain_dataset_id"],
+            "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_id": r["head_id"],
+            "dataset": rel.name("datasets", r["dataset_id"]), "dataset_id": r["dataset_id"],
+            "resolution": r["resolution_px"], "schedule": r["schedule"],
+            "y": r["y"], "x": r["x"], "source": r["source_id"], "source_title": rel.name("sources", r["source_id"]),
+            "where": r["where"], "date": r["published"], "result_id": r["result_id"], "pareto": r["pareto"],
+            "x_source": r["x_source_id"], "batch_size": r["batch_size"],
+        })
+    if spec.sort:
+        present = [row for row in rows if row[spec.sort] is not None]
+        missing = [row for row in rows if row[spec.sort] is None]
+        present.sort(key=lambda row: row[spec.sort], reverse=spec.order == "desc")
+        rows = present + missing
+    return rows
+
+
+def _axis_value_text(value: Any, kind: str) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _fmt(value)
+
+
+def build_figure(rel: Release, sel: Selection, spec: Spec):  # type: ignore[no-untyped-def]
+    """The explorer's Bokeh figure for a selection."""
+    points = sel.points
+    color_groups = category_value(points, spec.color).to_list()
+    marker_groups = category_value(points, spec.marker).to_list()
+    cu, mu = _universe(rel, spec.color), _universe(rel, spec.marker)
+    colors = group_colors(sorted(set(color_groups)), cu, spec.color == "family")
+    markers = group_markers(sorted(set(marker_groups)), mu)
+    data: dict[str, list] = {
+        "x": points["x"].to_list(), "y": points["y"].to_list(),
+        "color_group": color_groups, "marker_group": marker_groups,
+        "url": [url_for("pages.backbone", backbone_id=b) for b in points["backbone_id"].to_list()],
+        "on_pareto": points["pareto"].to_list(),
+        "x_text": [_axis_value_text(v, spec.x.kind) for v in points["x"].to_list()],
+        "y_text": [_axis_value_text(v, spec.y.kind) for v in points["y"].to_list()],
+        "source": [f"{s}, {w}" for s, w in zip(points["source_id"].to_list(), points["where"].to_list())],
+        "backbone": [rel.name("backbones", b) for b in points["backbone_id"].to_list()],
+        "checkpoint": points["checkpoint_id"].to_list(),
+        "pretraining": [f"{rel.name('datasets', d)}, {rel.name('pretraining_methods', m)}"
+                        for d, m in zip(points["pretrain_dataset_id"].to_list(), points["pretrain_method_id"].to_list())],
+        "chain": points["chain"].to_list(),
+        "head": [rel.name("heads", h) or "-" for h in points["head_id"].to_list()],
+        "schedule": [_fmt(s) or "-" for s in points["schedule"].to_list()],
+    }
+    if spec.x.kind == "throughput" or spec.y.kind == "throughput":
+        bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
+        key = "x_text" if spec.x.kind == "throughput" else "y_text"
+        data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs)]
+    x_type = "datetime" if spec.x.kind == "date" else spec.x_scale
+    y_type = "datetime" if spec.y.kind == "date" else spec.y_scale
+    fig = build_scatter(
+        data, x_label=sel.x_label, y_label=sel.y_label, x_type=x_type, y_type=y_type,
+        color_labels={g: _category_label(rel, spec.color, g) for g in set(color_groups)}, colors=colors,
+        marker_labels={g: _category_label(rel, spec.marker, g) for g in set(marker_groups)}, markers=markers,
+        pareto=spec.pareto,
+    )
+    legend = {
+        "colors": [(g, _category_label(rel, spec.color, g), colors[g]) for g in sorted(set(color_groups))],
+        "markers": [(g, _category_label(rel, spec.marker, g), markers[g]) for g in sorted(set(marker_groups), key=lambda g: _category_label(rel, spec.marker, g))],
+    }
+    return fig, legend
+
+
+def datasette_link(rel: Release, sel: Selection) -> str:
+    """A Datasette query that shows the same results (or, for large selections, the same view)."""
+    base = current_app.config["DATASETTE_URL"].rstrip("/")
+    if not base:
+        return ""
+    ids = sel.points["result_id"].unique().sort().to_list()
+    if not ids:
+        return ""
+    views = {"classification": "classification", "detection": "detection", "semantic_segmentation": "semantic_segmentation"}
+    task = sel.points["task_id"][0]
+    if len(ids) > DATASETTE_ID_LIMIT:
+        return f"{base}/heedless-backbones/{views[task]}"
+    quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+    sql = f"select * from {views[task]} where result_id in ({quoted}) order by result_id"
+    return f"{base}/heedless-backbones?" + urlencode({"sql": sql})
+
+
+def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
+    values = rel.values
+
+    def present(column: str, task: str | None = None, dataset: str | None = None) -> list[str]:
+        frame = values
+        if task:
+            frame = frame.filter(pl.col("task_id") == task)
+        if dataset:
+            frame = frame.filter(pl.col("dataset_id") == dataset)
+        return sorted({str(v) for v in frame.get_column(column).drop_nulls().to_list()}, key=lambda v: (len(v), v) if v.isdigit() else (0, v))
+
+    axes = {}
+    for name, axis in (("y", spec.y), ("x", spec.x)):
+        task = axis.task if axis.kind == "result" else "classification"
+        dataset = axis.dataset if axis.kind == "result" else "imagenet_1k"
+        tp = rel.tables["throughput"]
+        axes[name] = {
+            "datasets": [(d, rel.name("datasets", d)) for d in present("dataset_id", task)],
+            "metrics": [(m, rel.name("metrics", m)) for m in TASK_METRICS[task]],
+            "heads": [(h, rel.name("heads", h)) for h in present("head_id", task, dataset)],
+            "res": present("resolution_px", task, dataset),
+            "schedules": present("schedule", task, dataset),
+            "gpus": [(x, rel.name("gpus", x)) for x in sorted(set(tp["gpu_id"].to_list()))],
+            "precisions": [(x, rel.name("precisions", x)) for x in sorted(set(tp.filter(pl.col("gpu_id") == (axis.gpu or "")).get_column("precision_id").to_list()) or set(tp["precision_id"].to_list()))],
+        }
+    return {
+        "axes": axes,
+        "axis_kinds": [("result", "Result"), ("params", "Parameters (M)"), ("gmacs", "GMACs"), ("throughput", "Throughput"), ("date", "Publication date")],
+        "tasks": [(t, rel.name("tasks", t)) for t in TASK_METRICS],
+        "families": sorted(rel.names["families"].items(), key=lambda kv: kv[1]),
+        "pretrain_datasets": [(d, rel.name("datasets", d)) for d in present("pretrain_dataset_id")],
+        "pretrain_methods": [(m, rel.name("pretraining_methods", m)) for m in present("pretrain_method_id")],
+        "token_mixers": sorted(rel.names["token_mixers"].items(), key=lambda kv: kv[1]),
+        "heads": [(h, rel.name("heads", h)) for h in present("head_id")],
+        "res": present("resolution_px"),
+        "categories": [(c, c.replace("_", " ").capitalize()) for c in CATEGORIES],
+    }
+
+
+def _context(rel: Release, spec: Spec) -> dict[str, Any]:
+    sel = select_points(rel, spec)
+    rows = table_rows(rel, sel, spec)
+    ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": len(rows), "query": spec.query(),
+                           "options": _form_options(rel, spec), "columns": TABLE_COLUMNS, "release": rel,
+                           "datasette_link": datasette_link(rel, sel) if rows else ""}
+    if rows:
+        fig, legend = build_figure(rel, sel, spec)
+        ctx["plot_item"] = json_item(fig, "plot")
+        ctx["legend"] = legend
+    else:
+        ctx["plot_item"] = None
+        ctx["legend"] = {"colors": [], "markers": []}
+    return ctx
+
+
+def sort_link(spec: Spec, column: str) -> str:
+    order = "asc" if spec.sort == column and spec.order == "desc" else "desc"
+    return "?" + spec.query(sort=column, order=order)
+
+
+@bp.app_template_global()
+def explorer_sort_link(spec: Spec, column: str) -> str:
+    return sort_link(spec, column)
+
+
+@bp.route("/")
+def index() -> str:
+    rel = get_release()
+    spec = parse_spec(request.args, rel)
+    return render_template("explorer.html", **_context(rel, spec))
+
+
+@bp.route("/plot.json")
+def plot_json() -> Response:
+    rel = get_release()
+    spec = parse_spec(request.args, rel)
+    ctx = _context(rel, spec)
+    return jsonify({
+        "query": ctx["query"], "count": ctx["count"], "x_label": ctx["sel"].x_label, "y_label": ctx["sel"].y_label,
+        "pairing": ctx["sel"].pairing, "plot": ctx["plot_item"],
+        "main_html": render_template("_explorer_main.html", **ctx),
+        "rows": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in ctx["rows"]],
+    })
+
+
+CSV_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
+               "y", "x", "source", "where", "date", "result_id")
+
+
+@bp.route("/plot.csv")
+def plot_csv() -> Response:
+    rel = get_release()
+    spec = parse_spec(request.args, rel)
+    sel = select_points(rel, spec)
+    rows = table_rows(rel, sel, spec)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CSV_COLUMNS[:8], sel.y_label, sel.x_label, *CSV_COLUMNS[10:]])
+    for r in rows:
+        writer.writerow([_fmt(r[c]) for c in CSV_COLUMNS])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=heedless-backbones-{rel.version}.csv"})
+
+
+def quote_id(value: str) -> str:
+    return quote(value, safe="")

@@ -1,0 +1,99 @@
+"""Bokeh figure builders: data in, figure out. No Flask, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, OpenURL, TapTool
+from bokeh.palettes import Category10_10, Category20_20, Category20b_20, Category20c_20
+from bokeh.plotting import figure
+
+MARKERS = ("circle", "square", "triangle", "diamond", "inverted_triangle", "hex", "star", "square_pin",
+           "triangle_pin", "plus", "circle_cross", "square_x")
+FAMILY_PALETTE = tuple(Category20_20[0::2] + Category20_20[1::2] + Category20b_20[0::4] + Category20c_20[0::4]
+                       + Category20b_20[2::4] + Category20c_20[2::4])
+PALETTE = tuple(Category10_10 + Category20_20[1::2])
+TOOLTIP_FIELDS = (
+    ("Backbone", "backbone"), ("Checkpoint", "checkpoint"), ("Pretraining", "pretraining"),
+    ("Fine-tuning chain", "chain"), ("Head", "head"), ("Schedule", "schedule"),
+)
+
+
+def family_color(family_id: str, all_families: Sequence[str]) -> str:
+    """A family's colour: fixed by its place among every family of the release, so the same on every page."""
+    ordered = sorted(all_families)
+    if family_id in ordered:
+        return FAMILY_PALETTE[ordered.index(family_id) % len(FAMILY_PALETTE)]
+    digest = int(hashlib.sha256(family_id.encode()).hexdigest(), 16)
+    return FAMILY_PALETTE[digest % len(FAMILY_PALETTE)]
+
+
+def group_colors(groups: Sequence[str], universe: Sequence[str], by_family: bool) -> dict[str, str]:
+    """Colours for legend groups, stable for a given universe of categories."""
+    if by_family:
+        return {g: family_color(g, universe) for g in groups}
+    ordered = sorted(set(universe) | set(groups))
+    return {g: PALETTE[ordered.index(g) % len(PALETTE)] for g in groups}
+
+
+def group_markers(groups: Sequence[str], universe: Sequence[str]) -> dict[str, str]:
+    ordered = sorted(set(universe) | set(groups))
+    return {g: MARKERS[ordered.index(g) % len(MARKERS)] for g in groups}
+
+
+def build_scatter(
+    data: dict[str, list],
+    *,
+    x_label: str,
+    y_label: str,
+    x_type: str,
+    y_type: str,
+    color_labels: dict[str, str],
+    colors: dict[str, str],
+    marker_labels: dict[str, str],
+    markers: dict[str, str],
+    pareto: bool,
+    width: int = 900,
+    height: int = 560,
+) -> figure:
+    """Scatter of result points: one renderer per colour group (a legend click hides it),
+    markers by a second category, hover with provenance, click to the backbone page.
+
+    `data` columns: x, y, color_group, marker_group, url, on_pareto, x_text, y_text, source,
+    and the TOOLTIP_FIELDS columns.
+    """
+    fig = figure(width=width, height=height, x_axis_type=x_type, y_axis_type=y_type,
+                 x_axis_label=x_label, y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
+                 toolbar_location="above", sizing_mode="stretch_width")
+    items = []
+    renderers = []
+    groups = sorted(set(data["color_group"]), key=lambda g: color_labels.get(g, g))
+    for group in groups:
+        idx = [i for i, g in enumerate(data["color_group"]) if g == group]
+        sub = {k: [v[i] for i in idx] for k, v in data.items()}
+        sub["marker"] = [markers.get(m, "circle") for m in sub["marker_group"]]
+        source = ColumnDataSource(sub, name=f"group:{group}")
+        r = fig.scatter("x", "y", source=source, marker="marker", size=10, fill_alpha=0.75,
+                        color=colors.get(group, "#444444"), line_color="#222222", line_width=0.5,
+                        name=f"points:{group}")
+        renderers.append(r)
+        items.append(LegendItem(label=f"{color_labels.get(group, group)} ({len(idx)})", renderers=[r]))
+    if pareto:
+        front = [i for i, on in enumerate(data["on_pareto"]) if on]
+        front.sort(key=lambda i: (data["x"][i], data["y"][i]))
+        fsrc = ColumnDataSource({"x": [data["x"][i] for i in front], "y": [data["y"][i] for i in front]}, name="pareto")
+        line = fig.step("x", "y", source=fsrc, mode="after", line_color="#d62728", line_width=2, line_dash="dashed",
+                        name="pareto-line")
+        ring = fig.scatter("x", "y", source=fsrc, marker="circle", size=17, fill_alpha=0, line_color="#d62728",
+                           line_width=2, name="pareto-points")
+        items.append(LegendItem(label=f"Pareto frontier ({len(front)})", renderers=[line, ring]))
+    tooltips = [(label, f"@{field}") for label, field in TOOLTIP_FIELDS]
+    tooltips += [(y_label, "@y_text"), (x_label, "@x_text"), ("Source", "@source")]
+    fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips))
+    fig.add_tools(TapTool(renderers=renderers, callback=OpenURL(url="@url", same_tab=True)))
+    if items:
+        legend = Legend(items=items, click_policy="hide", location="top_left", title="Click to hide")
+        fig.add_layout(legend, "right")
+    fig.title.text = f"{y_label} vs {x_label}"
+    return fig

@@ -1,0 +1,240 @@
+"""Explorer state: parsed from the query string, validated, and written back to it.
+
+Every value is checked against the release's own vocabulary; a bad one raises BadQuery,
+which the app answers with a 400 page naming the parameter and its valid choices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+from urllib.parse import urlencode
+
+import polars as pl
+from werkzeug.datastructures import MultiDict
+
+from viewer.data import TASK_METRICS, Release
+
+AXIS_KINDS = ("result", "params", "gmacs", "throughput", "date")
+CATEGORIES = ("family", "pretrain_dataset", "pretrain_method", "head", "resolution", "schedule", "token_mixer", "none")
+DEFAULT_DATASET = {"classification": "imagenet_1k", "detection": "coco", "semantic_segmentation": "ade20k"}
+DEFAULT_METRIC = {"classification": "top1", "detection": "box_ap", "semantic_segmentation": "miou_ms"}
+MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res")
+SCALARS = ("hierarchical", "date_from", "date_to", "x_min", "x_max", "y_min", "y_max", "color", "marker",
+           "x_scale", "y_scale", "pareto", "sort", "order")
+AXIS_PARAMS = ("", "_task", "_dataset", "_metric", "_head", "_res", "_schedule", "_gpu", "_precision")
+KNOWN = {f"{a}{p}" for a in "xy" for p in AXIS_PARAMS} | set(MULTI) | set(SCALARS)
+
+
+class BadQuery(ValueError):
+    """A query parameter with a value the explorer cannot use."""
+
+    def __init__(self, param: str, value: str, choices: Iterable[str] | str):
+        self.param, self.value = param, value
+        self.choices = choices if isinstance(choices, str) else ", ".join(str(c) for c in choices) or "(none)"
+        super().__init__(f"'{value}' is not a valid value for '{param}'; valid: {self.choices}")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """What one axis shows."""
+
+    kind: str = "result"
+    task: str = "classification"
+    dataset: str = "imagenet_1k"
+    metric: str = "top1"
+    head: str = ""
+    res: int | None = None
+    schedule: int | None = None
+    gpu: str = ""
+    precision: str = ""
+
+    def params(self, prefix: str) -> dict[str, str]:
+        out = {prefix: self.kind}
+        if self.kind == "result":
+            out.update({f"{prefix}_task": self.task, f"{prefix}_dataset": self.dataset, f"{prefix}_metric": self.metric})
+            if self.head:
+                out[f"{prefix}_head"] = self.head
+            if self.res is not None:
+                out[f"{prefix}_res"] = str(self.res)
+            if self.schedule is not None:
+                out[f"{prefix}_schedule"] = str(self.schedule)
+        if self.kind == "throughput":
+            out.update({f"{prefix}_gpu": self.gpu, f"{prefix}_precision": self.precision})
+        return out
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole explorer state."""
+
+    y: Axis = field(default_factory=Axis)
+    x: Axis = field(default_factory=lambda: Axis(kind="gmacs"))
+    family: tuple[str, ...] = ()
+    pretrain_dataset: tuple[str, ...] = ()
+    pretrain_method: tuple[str, ...] = ()
+    token_mixer: tuple[str, ...] = ()
+    head: tuple[str, ...] = ()
+    res: tuple[int, ...] = ()
+    hierarchical: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    x_min: float | None = None
+    x_max: float | None = None
+    y_min: float | None = None
+    y_max: float | None = None
+    color: str = "family"
+    marker: str = "pretrain_dataset"
+    x_scale: str = "linear"
+    y_scale: str = "linear"
+    pareto: bool = False
+    sort: str = ""
+    order: str = "desc"
+
+    def query(self, **changes: object) -> str:
+        """The query string of this state (with changes), defaults included: a permalink."""
+        spec = replace(self, **changes) if changes else self  # type: ignore[arg-type]
+        pairs: list[tuple[str, str]] = [*spec.y.params("y").items(), *spec.x.params("x").items()]
+        for name in MULTI:
+            pairs += [(name, str(v)) for v in getattr(spec, name)]
+        for name in SCALARS:
+            value = getattr(spec, name)
+            if name == "pareto":
+                value = "1" if value else ""
+            if value not in (None, "") and not (name == "order" and value == "desc"):
+                pairs.append((name, value.isoformat() if isinstance(value, dt.date) else f"{value:g}" if isinstance(value, float) else str(value)))
+        return urlencode(pairs)
+
+
+def _one(args: MultiDict, name: str, default: str = "") -> str:
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise BadQuery(name, ",".join(values), "a single value")
+    return values[0] if values else default
+
+
+def _choice(args: MultiDict, name: str, choices: list[str], default: str) -> str:
+    value = _one(args, name, default)
+    if value not in choices:
+        raise BadQuery(name, value, choices)
+    return value
+
+
+def _float(args: MultiDict, name: str) -> float | None:
+    value = _one(args, name)
+    if value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise BadQuery(name, value, "a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise BadQuery(name, value, "a finite number")
+    return number
+
+
+def _date(args: MultiDict, name: str) -> dt.date | None:
+    value = _one(args, name)
+    if value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadQuery(name, value, "a date written YYYY-MM-DD") from None
+
+
+def _present(values: pl.DataFrame, column: str) -> list[str]:
+    return sorted(str(v) for v in values.get_column(column).drop_nulls().unique().to_list())
+
+
+def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
+    kind = _choice(args, prefix, list(AXIS_KINDS), default.kind)
+    if kind == "throughput":
+        tp = rel.tables["throughput"]
+        # default: the GPU with the most figures, preferring a stated one over 'unknown'
+        gpus = (tp.group_by("gpu_id").len().with_columns((pl.col("gpu_id") != "unknown").alias("known"))
+                .sort(["known", "len", "gpu_id"], descending=[True, True, False]).get_column("gpu_id").to_list())
+        gpu = _choice(args, f"{prefix}_gpu", sorted(gpus), gpus[0] if gpus else "")
+        on_gpu = tp.filter(pl.col("gpu_id") == gpu)
+        precisions = on_gpu.group_by("precision_id").len().sort(["len", "precision_id"], descending=[True, False]).get_column("precision_id").to_list()
+        precision = _fitting(args, f"{prefix}_precision", sorted(precisions),
+                             sorted(set(tp.get_column("precision_id").to_list())), precisions[0] if precisions else "")
+        return Axis(kind=kind, gpu=gpu, precision=precision)
+    if kind != "result":
+        return Axis(kind=kind)
+    values = rel.values
+    task = _choice(args, f"{prefix}_task", list(TASK_METRICS), default.task if default.kind == "result" else "classification")
+    in_task = values.filter(pl.col("task_id") == task)
+    # A value the release knows but that does not apply to the chosen task or dataset (a form
+    # left over from another task) falls back to the default; an unknown value is an error.
+    datasets = _present(in_task, "dataset_id")
+    fallback = DEFAULT_DATASET[task] if DEFAULT_DATASET[task] in datasets else (datasets[0] if datasets else "")
+    dataset = _fitting(args, f"{prefix}_dataset", datasets, _present(values, "dataset_id"), fallback)
+    all_metrics = sorted({m for ms in TASK_METRICS.values() for m in ms})
+    metric = _fitting(args, f"{prefix}_metric", TASK_METRICS[task], all_metrics, DEFAULT_METRIC[task])
+    in_set = in_task.filter(pl.col("dataset_id") == dataset)
+    head = _fitting(args, f"{prefix}_head", ["", *_present(in_set, "head_id")], ["", *_present(values, "head_id")], "")
+    res = _fitting(args, f"{prefix}_res", ["", *_present(in_set, "resolution_px")], ["", *_present(values, "resolution_px")], "")
+    schedule = _fitting(args, f"{prefix}_schedule", ["", *_present(in_set, "schedule")], ["", *_present(values, "schedule")], "")
+    return Axis(kind="result", task=task, dataset=dataset, metric=metric, head=head,
+                res=int(res) if res else None, schedule=int(schedule) if schedule else None)
+
+
+def _fitting(args: MultiDict, name: str, fitting: list[str], known: list[str], default: str) -> str:
+    value = _one(args, name, default)
+    if value in fitting:
+        return value
+    if value in known:
+        return default
+    raise BadQuery(name, value, fitting)
+
+
+def _multi(args: MultiDict, name: str, choices: list[str]) -> tuple[str, ...]:
+    values = [v for v in args.getlist(name) if v != ""]
+    for v in values:
+        if v not in choices:
+            raise BadQuery(name, v, choices)
+    return tuple(sorted(set(values)))
+
+
+def parse_spec(args: MultiDict, rel: Release) -> Spec:
+    """Validate the query string against the release; raise BadQuery on the first bad value."""
+    for name in args.keys():
+        if name not in KNOWN:
+            raise BadQuery(name, args.get(name, ""), "known parameters: " + ", ".join(sorted(KNOWN)))
+    default = Spec()
+    y = _axis(args, "y", default.y, rel)
+    x = _axis(args, "x", default.x, rel)
+    if y.kind != "result" and x.kind != "result":
+        raise BadQuery("x", x.kind, "at least one axis must be a result ('result' on x or y): params, GMACs, throughput and date describe a result's model")
+    values = rel.values
+    res = _multi(args, "res", _present(values, "resolution_px"))
+    return Spec(
+        y=y,
+        x=x,
+        family=_multi(args, "family", sorted(rel.names["families"])),
+        pretrain_dataset=_multi(args, "pretrain_dataset", _present(values, "pretrain_dataset_id")),
+        pretrain_method=_multi(args, "pretrain_method", _present(values, "pretrain_method_id")),
+        token_mixer=_multi(args, "token_mixer", sorted(rel.names["token_mixers"])),
+        head=_multi(args, "head", _present(values, "head_id")),
+        res=tuple(int(r) for r in res),
+        hierarchical=_choice(args, "hierarchical", ["", "yes", "no"], ""),
+        date_from=_date(args, "date_from"),
+        date_to=_date(args, "date_to"),
+        x_min=_float(args, "x_min"),
+        x_max=_float(args, "x_max"),
+        y_min=_float(args, "y_min"),
+        y_max=_float(args, "y_max"),
+        color=_choice(args, "color", list(CATEGORIES), default.color),
+        marker=_choice(args, "marker", list(CATEGORIES), default.marker),
+        x_scale=_choice(args, "x_scale", ["linear", "log"], "linear"),
+        y_scale=_choice(args, "y_scale", ["linear", "log"], "linear"),
+        pareto=_choice(args, "pareto", ["", "0", "1"], "") == "1",
+        sort=_choice(args, "sort", ["", *TABLE_COLUMNS], ""),
+        order=_choice(args, "order", ["asc", "desc"], "desc"),
+    )
+
+
+TABLE_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
+                 "y", "x", "source", "date")
