@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -38,11 +39,24 @@ def monkeypatch_module():  # type: ignore[no-untyped-def]
         yield mp
 
 
-def get(ds: Datasette, path: str):  # type: ignore[no-untyped-def]
-    async def fetch():  # type: ignore[no-untyped-def]
-        return await ds.client.get(path)
+@pytest.fixture(scope="module", autouse=True)
+def loop():  # type: ignore[no-untyped-def]
+    """Datasette's client runs on its own event loop in its own thread (the browser tests'
+    synchronous Playwright keeps a loop in the main thread)."""
+    global LOOP
+    LOOP = asyncio.new_event_loop()
+    thread = threading.Thread(target=LOOP.run_forever, daemon=True)
+    thread.start()
+    yield LOOP
+    LOOP.call_soon_threadsafe(LOOP.stop)
+    thread.join(timeout=5)
 
-    return asyncio.run(fetch())
+
+LOOP: asyncio.AbstractEventLoop
+
+
+def get(ds: Datasette, path: str):  # type: ignore[no-untyped-def]
+    return asyncio.run_coroutine_threadsafe(ds.client.get(path), LOOP).result(timeout=60)
 
 
 def rows(ds: Datasette, query: str, params: str = "") -> list[dict]:

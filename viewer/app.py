@@ -12,16 +12,27 @@ from typing import Any
 import bokeh
 from bokeh.util.paths import bokehjs_path
 from flask import Flask, Response, current_app, g, jsonify, render_template, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, NotFound
 
 from viewer.data import Release, ReleaseStore
 from viewer.query import BadQuery
 
-ASSET_VERSION = "1"  # bump when static files change, so long-cached URLs change too
+ASSET_VERSION = "2"  # bump when static files change, so long-cached URLs change too
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+class HtmlSafeJSONProvider(DefaultJSONProvider):
+    """JSON whose text can never be read as markup: <, > and & are written as \\u escapes."""
+
+    sort_keys = False  # Bokeh documents define models at first use; keep their order
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        text = super().dumps(obj, **kwargs)
+        return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 class ResponseCache:
@@ -146,7 +157,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.config["RELEASES_DIR"] = str(Path(app.config["RELEASES_DIR"]).resolve())
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = HtmlSafeJSONProvider(app)
     init_app(app)
     _register_errors(app)
     _register_caching(app)
@@ -158,6 +169,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if not filename.endswith(".min.js"):
             raise NotFound("Only minified BokehJS bundles are served here.")
         return send_from_directory(bokeh_static, filename, max_age=31536000)
+
+    @app.route("/favicon.ico")
+    def favicon() -> Response:
+        return send_from_directory(Path(app.static_folder or ""), "favicon.svg", mimetype="image/svg+xml", max_age=31536000)
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

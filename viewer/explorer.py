@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import polars as pl
 from bokeh.embed import json_item
+from markupsafe import Markup
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from viewer.app import get_release
@@ -199,6 +201,17 @@ def _context(rel: Release, spec: Spec) -> dict[str, Any]:
 def sort_link(spec: Spec, column: str) -> str:
     order = "asc" if spec.sort == column and spec.order == "desc" else "desc"
     return "?" + spec.query(sort=column, order=order)
+
+
+@bp.app_template_filter("script_json")
+def script_json(value: Any) -> Markup:
+    """JSON for a <script type="application/json"> block: key order kept (Bokeh defines models
+    at first use, so sorting keys would put references before definitions), HTML-significant
+    characters escaped so data can never close the block."""
+    text = json.dumps(value, separators=(",", ":"))
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return Markup(text)
 
 
 @bp.app_template_global()

@@ -6,6 +6,9 @@
   function embedPlot(item) {
     var target = document.getElementById("plot");
     if (!target || !item || !window.Bokeh) { return; }
+    // drop the previous plot's views and document, so Bokeh holds exactly the plot shown
+    Object.keys(window.Bokeh.index).forEach(function (id) { window.Bokeh.index[id].remove(); });
+    window.Bokeh.documents.length = 0;
     target.innerHTML = "";
     window.Bokeh.embed.embed_item(item, "plot");
   }

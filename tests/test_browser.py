@@ -1,0 +1,130 @@
+"""The explorer in a real Chromium (Debian's), driven by Playwright, against the fixture release."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+COUNT_POINTS = """() => {
+  const out = {};
+  for (const m of Bokeh.documents[0].all_models) {
+    let name; try { name = m.name } catch (e) { continue }
+    if (name && (name.startsWith('points:') || name === 'pareto-points')) out[name] = [m.data_source.data.x.length, m.visible];
+  }
+  return out;
+}"""
+POINT_ON_SCREEN = """(name) => {
+  const fig = Bokeh.documents[0].roots()[0]; const view = Bokeh.index[fig.id];
+  for (const [model, rv] of view.renderer_views) {
+    let n; try { n = model.name } catch (e) { continue }
+    if (n === name) {
+      const rect = view.canvas_view.el.getBoundingClientRect();
+      return {x: rect.left + rv.glyph.sx[0], y: rect.top + rv.glyph.sy[0]};
+    }
+  }
+  return null;
+}"""
+X_AXIS_LABEL = "() => Bokeh.documents[0].roots()[0].below[0].axis_label"
+READY = "() => window.Bokeh && Bokeh.documents.length === 1 && Bokeh.documents[0].is_idle && Object.keys(Bokeh.index).length > 0"
+
+
+def open_explorer(page: Page, base: str, query: str = "") -> None:
+    page.goto(f"{base}/?{query}")
+    page.wait_for_function(READY)
+
+
+def wait_for_update(page: Page, url_part: str) -> None:
+    page.wait_for_url(f"**{url_part}**")
+    page.wait_for_function(READY)
+    page.wait_for_function("() => !document.getElementById('explorer').classList.contains('loading')")
+
+
+def table_rows(page: Page) -> list[list[str]]:
+    return page.locator("#points tbody tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+
+
+def test_the_default_plot_renders_one_point_per_table_row(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [5, True], "points:betaformer": [1, True]}
+    assert len(table_rows(page)) == 6
+
+
+def test_changing_an_axis_updates_plot_table_and_url(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    page.select_option("select[name=x]", "params")
+    wait_for_update(page, "x=params")
+    assert page.evaluate(X_AXIS_LABEL) == "Parameters (M)"
+    expect(page.locator("#points thead th").nth(9)).to_have_text("Parameters (M)")
+    assert sorted(r[9] for r in table_rows(page)) == ["25", "25", "86", "90", "90", "90"]
+    page.go_back()
+    page.wait_for_url(f"{live_viewer}/?")
+    expect(page.locator("#points thead th").nth(9)).to_have_text("GMACs")
+
+
+def test_a_legend_click_hides_that_group(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    page.get_by_text("BetaFormer (1)").click()
+    page.wait_for_function("() => { for (const m of Bokeh.documents[0].all_models) { let n; try { n = m.name } catch (e) { continue } if (n === 'points:betaformer') return !m.visible } return false }")
+    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [5, True], "points:betaformer": [1, False]}
+
+
+def test_the_pareto_toggle_marks_the_expected_points(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    page.check("input[name=pareto]")
+    wait_for_update(page, "pareto=1")
+    assert page.evaluate(COUNT_POINTS)["pareto-points"] == [5, True]
+    marked = page.locator("#points tbody tr.on-pareto td:nth-child(3)").all_inner_texts()
+    assert sorted(marked) == ["alphanet_l.in1k", "alphanet_l.in22k", "alphanet_s.in1k", "alphanet_s.in1k", "betaformer_b.mae_in1k"]
+    expect(page.locator("#pareto-count")).to_have_text("5")
+
+
+def test_sorting_the_table_orders_its_rows(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    page.locator("#points thead th[data-col=y] a").click()
+    wait_for_update(page, "sort=y")
+    assert [r[8] for r in table_rows(page)] == ["86", "83.6", "83", "82", "80", "80"]
+    page.locator("#points thead th[data-col=y] a").click()
+    wait_for_update(page, "order=asc")
+    assert [r[8] for r in table_rows(page)] == ["80", "80", "82", "83", "83.6", "86"]
+
+
+def test_clicking_a_point_opens_its_backbone_page(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer, "family=betaformer")
+    page.locator("#plot").scroll_into_view_if_needed()
+    point = page.evaluate(POINT_ON_SCREEN, "points:betaformer")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url(f"{live_viewer}/backbones/betaformer_b")
+    expect(page.locator("h1")).to_have_text("BetaFormer-B")
+
+
+def test_the_csv_download_equals_the_table(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer, "sort=x&order=asc")
+    with page.expect_download() as info:
+        page.click("#csv-link")
+    rows = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
+    table = table_rows(page)
+    assert [(r[2], r[8], r[9], r[10]) for r in rows[1:]] == [(t[2], t[8], t[9], t[10].split(" ")[0]) for t in table]
+    assert len(rows) == 7
+
+
+PAGES = ["/", "/?x=result&x_task=detection&pareto=1", "/?x=throughput", "/?x=date", "/?family=betaformer&pretrain_dataset=imagenet_22k",
+         "/families", "/families/alphanet", "/backbones", "/backbones/alphanet_s", "/heads", "/heads/mask_rcnn",
+         "/datasets", "/datasets/imagenet_1k", "/sources", "/sources/alpha2021net", "/releases", "/about"]
+
+
+def test_every_page_loads_with_zero_console_errors(page: Page, live_viewer: str) -> None:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    statuses = {}
+    for path in PAGES:
+        response = page.goto(live_viewer + path)
+        statuses[path] = response.status if response else None
+        page.wait_for_load_state("networkidle")
+    assert errors == []
+    assert statuses == {p: 200 for p in PAGES}
