@@ -255,6 +255,6 @@ def test_viewer_never_imports_the_pipeline() -> None:
 
 def test_plot_json_is_a_complete_twin_of_the_page(client: FlaskClient) -> None:
     data = plot(client)
-    assert sorted(data) == ["count", "main_html", "pairing", "plot", "query", "rows", "x_label", "y_label"]
+    assert sorted(data) == ["count", "main_html", "pairing", "plot", "query", "rows", "total", "x_label", "y_label"]
     assert data["plot"]["target_id"] == "plot"
     assert json.loads(json.dumps(data["plot"]))["doc"]["roots"]

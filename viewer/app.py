@@ -16,6 +16,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, NotFound
 
 from viewer.data import Release, ReleaseStore
+from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
 
 ASSET_VERSION = "2"  # bump when static files change, so long-cached URLs change too
@@ -69,6 +70,7 @@ def init_app(app: Flask) -> None:
     """Register the release store and the response cache on the app."""
     app.extensions["heedless_store"] = ReleaseStore(Path(app.config["RELEASES_DIR"]), app.config["RELEASE"])
     app.extensions["heedless_cache"] = ResponseCache(app.config["CACHE_SIZE"])
+    app.extensions["heedless_plots"] = ScatterTemplates()
 
 
 def _wants_json() -> bool:
@@ -151,7 +153,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RELEASES_DIR=os.environ.get("HEEDLESS_RELEASES_DIR", "releases"),
         RELEASE=os.environ.get("HEEDLESS_RELEASE", "latest"),
         DATASETTE_URL=os.environ.get("HEEDLESS_DATASETTE_URL", ""),
-        CACHE_SIZE=512,
+        CACHE_SIZE=int(os.environ.get("HEEDLESS_CACHE_SIZE", "512")),
         DEBUG=False,
     )
     if test_config:

@@ -37,6 +37,7 @@ class Release:
     tables: dict[str, pl.DataFrame]
     values: pl.DataFrame = field(init=False)
     names: dict[str, dict[str, str]] = field(init=False)
+    _memo: dict[tuple, list[str]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.names = {
@@ -83,6 +84,20 @@ class Release:
             .join(published, on="source_id", how="left", validate="m:1")
             .sort("result_id", "metric_id")
         )
+
+    def present(self, column: str, task: str | None = None, dataset: str | None = None) -> list[str]:
+        """Distinct values of a result column (optionally within a task and dataset), as text,
+        numbers in numeric order. Memoised: the release never changes."""
+        key = (column, task, dataset)
+        if key not in self._memo:
+            frame = self.values
+            if task:
+                frame = frame.filter(pl.col("task_id") == task)
+            if dataset:
+                frame = frame.filter(pl.col("dataset_id") == dataset)
+            found = {str(v) for v in frame.get_column(column).drop_nulls().unique().to_list()}
+            self._memo[key] = sorted(found, key=lambda v: (0, int(v), "") if v.isdigit() else (1, 0, v))
+        return self._memo[key]
 
     def name(self, kind: str, key: str | None) -> str:
         """Display name of an id (the id itself when unnamed)."""

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import polars as pl
-from bokeh.embed import json_item
 from markupsafe import Markup
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
@@ -18,10 +17,11 @@ from viewer.app import get_release
 from viewer.data import TASK_METRICS, Release
 from viewer.plots import build_scatter, group_colors, group_markers
 from viewer.query import AXIS_KINDS, CATEGORIES, TABLE_COLUMNS, Spec, parse_spec
-from viewer.select import CATEGORY_COLUMN, Selection, category_value, select_points
+from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, select_points
 
 bp = Blueprint("explorer", __name__)
 DATASETTE_ID_LIMIT = 300
+MAX_POINTS = 2000  # more points than this are unreadable and slow; the CSV always has them all
 
 
 def _fmt(value: Any) -> str:
@@ -49,7 +49,7 @@ def _universe(rel: Release, category: str) -> list[str]:
         return ["all"]
     if category == "family":
         return sorted(rel.names["families"])
-    return sorted({str(v) for v in rel.values.get_column(CATEGORY_COLUMN[category]).drop_nulls().to_list()} | {"-"})
+    return sorted({*rel.present(CATEGORY_COLUMN[category]), "-"})
 
 
 def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
@@ -83,8 +83,13 @@ def _axis_value_text(value: Any, kind: str) -> str:
     return _fmt(value)
 
 
-def build_figure(rel: Release, sel: Selection, spec: Spec):  # type: ignore[no-untyped-def]
-    """The explorer's Bokeh figure for a selection."""
+def _epoch_ms(values: list) -> list:
+    return [dt.datetime.combine(v, dt.time()).replace(tzinfo=dt.timezone.utc).timestamp() * 1000
+            if isinstance(v, dt.date) else v for v in values]
+
+
+def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The data and options of the explorer's figure (for build_scatter), and the legend."""
     points = sel.points
     color_groups = category_value(points, spec.color).to_list()
     marker_groups = category_value(points, spec.marker).to_list()
@@ -92,7 +97,7 @@ def build_figure(rel: Release, sel: Selection, spec: Spec):  # type: ignore[no-u
     colors = group_colors(sorted(set(color_groups)), cu, spec.color == "family")
     markers = group_markers(sorted(set(marker_groups)), mu)
     data: dict[str, list] = {
-        "x": points["x"].to_list(), "y": points["y"].to_list(),
+        "x": _epoch_ms(points["x"].to_list()), "y": _epoch_ms(points["y"].to_list()),
         "color_group": color_groups, "marker_group": marker_groups,
         "url": [url_for("pages.backbone", backbone_id=b) for b in points["backbone_id"].to_list()],
         "on_pareto": points["pareto"].to_list(),
@@ -111,19 +116,32 @@ def build_figure(rel: Release, sel: Selection, spec: Spec):  # type: ignore[no-u
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
         key = "x_text" if spec.x.kind == "throughput" else "y_text"
         data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs)]
-    x_type = "datetime" if spec.x.kind == "date" else spec.x_scale
-    y_type = "datetime" if spec.y.kind == "date" else spec.y_scale
-    fig = build_scatter(
-        data, x_label=sel.x_label, y_label=sel.y_label, x_type=x_type, y_type=y_type,
-        color_labels={g: _category_label(rel, spec.color, g) for g in set(color_groups)}, colors=colors,
-        marker_labels={g: _category_label(rel, spec.marker, g) for g in set(marker_groups)}, markers=markers,
-        pareto=spec.pareto,
-    )
+    options = {
+        "x_label": sel.x_label, "y_label": sel.y_label,
+        "x_type": "datetime" if spec.x.kind == "date" else spec.x_scale,
+        "y_type": "datetime" if spec.y.kind == "date" else spec.y_scale,
+        "color_labels": {g: _category_label(rel, spec.color, g) for g in set(color_groups)}, "colors": colors,
+        "markers": markers, "pareto": spec.pareto,
+    }
     legend = {
         "colors": [(g, _category_label(rel, spec.color, g), colors[g]) for g in sorted(set(color_groups))],
         "markers": [(g, _category_label(rel, spec.marker, g), markers[g]) for g in sorted(set(marker_groups), key=lambda g: _category_label(rel, spec.marker, g))],
     }
-    return fig, legend
+    return {"data": data, **options}, legend
+
+
+def build_figure(rel: Release, sel: Selection, spec: Spec):  # type: ignore[no-untyped-def]
+    """The explorer's Bokeh figure for a selection (the reference the fast path must equal)."""
+    inputs, legend = figure_inputs(rel, sel, spec)
+    data = inputs.pop("data")
+    return build_scatter(data, marker_labels={}, **inputs), legend
+
+
+def plot_item(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The figure's embeddable JSON, through the app's cached skeletons."""
+    inputs, legend = figure_inputs(rel, sel, spec)
+    data = inputs.pop("data")
+    return current_app.extensions["heedless_plots"].render(data, **inputs), legend
 
 
 def datasette_link(rel: Release, sel: Selection) -> str:
@@ -144,15 +162,7 @@ def datasette_link(rel: Release, sel: Selection) -> str:
 
 
 def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
-    values = rel.values
-
-    def present(column: str, task: str | None = None, dataset: str | None = None) -> list[str]:
-        frame = values
-        if task:
-            frame = frame.filter(pl.col("task_id") == task)
-        if dataset:
-            frame = frame.filter(pl.col("dataset_id") == dataset)
-        return sorted({str(v) for v in frame.get_column(column).drop_nulls().to_list()}, key=lambda v: (len(v), v) if v.isdigit() else (0, v))
+    present = rel.present
 
     axes = {}
     for name, axis in (("y", spec.y), ("x", spec.x)):
@@ -183,15 +193,13 @@ def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
 
 
 def _context(rel: Release, spec: Spec) -> dict[str, Any]:
-    sel = select_points(rel, spec)
+    sel, total = limit_points(select_points(rel, spec), MAX_POINTS)
     rows = table_rows(rel, sel, spec)
-    ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": len(rows), "query": spec.query(),
+    ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": len(rows), "total": total, "query": spec.query(),
                            "options": _form_options(rel, spec), "columns": TABLE_COLUMNS, "release": rel,
                            "datasette_link": datasette_link(rel, sel) if rows else ""}
     if rows:
-        fig, legend = build_figure(rel, sel, spec)
-        ctx["plot_item"] = json_item(fig, "plot")
-        ctx["legend"] = legend
+        ctx["plot_item"], ctx["legend"] = plot_item(rel, sel, spec)
     else:
         ctx["plot_item"] = None
         ctx["legend"] = {"colors": [], "markers": []}
@@ -232,7 +240,7 @@ def plot_json() -> Response:
     spec = parse_spec(request.args, rel)
     ctx = _context(rel, spec)
     return jsonify({
-        "query": ctx["query"], "count": ctx["count"], "x_label": ctx["sel"].x_label, "y_label": ctx["sel"].y_label,
+        "query": ctx["query"], "count": ctx["count"], "total": ctx["total"], "x_label": ctx["sel"].x_label, "y_label": ctx["sel"].y_label,
         "pairing": ctx["sel"].pairing, "plot": ctx["plot_item"],
         "main_html": render_template("_explorer_main.html", **ctx),
         "rows": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in ctx["rows"]],

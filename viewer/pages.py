@@ -64,17 +64,15 @@ def _results_by_task(rel: Release, mask: dict[str, pl.Expr]) -> dict[str, list[d
 
 
 def _family_plot(rel: Release, family_id: str) -> tuple[Any, str]:
-    from bokeh.embed import json_item
-
-    from viewer.explorer import build_figure
+    from viewer.explorer import plot_item
     from viewer.select import select_points
 
     spec = parse_spec(MultiDict([("family", family_id), ("color", "pretrain_dataset"), ("marker", "resolution")]), rel)
     sel = select_points(rel, spec)
     if sel.points.is_empty():
         return None, spec.query()
-    fig, _ = build_figure(rel, sel, spec)
-    return json_item(fig, "plot"), spec.query()
+    item, _ = plot_item(rel, sel, spec)
+    return item, spec.query()
 
 
 def _checkpoints_of(rel: Release, backbones: list[str]) -> list[str]:

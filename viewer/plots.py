@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Sequence
 
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, OpenURL, TapTool
@@ -97,3 +98,97 @@ def build_scatter(
         fig.add_layout(legend, "right")
     fig.title.text = f"{y_label} vs {x_label}"
     return fig
+
+
+class ScatterTemplates:
+    """Fast serialisation of build_scatter figures.
+
+    Building and serialising a Bokeh figure costs tens of milliseconds whatever its data, so the
+    figure for each shape (axis types, number of colour groups, frontier or not) is built and
+    serialised once, with placeholder data; each request copies it and fills in its data, labels
+    and colours. The result equals json_item(build_scatter(...)) up to model ids (a test checks).
+    """
+
+    def __init__(self) -> None:
+        self._skeletons: dict[tuple, str] = {}
+
+    def _skeleton(self, key: tuple) -> str:
+        if key not in self._skeletons:
+            from bokeh.embed import json_item
+
+            x_type, y_type, n_groups, pareto = key
+            placeholder = {name: [] for name in _DATA_COLUMNS}
+            for i in range(n_groups):
+                for name in _DATA_COLUMNS:
+                    placeholder[name].append(f"__g{i}" if name == "color_group" else 0.0 if name in ("x", "y") else True if name == "on_pareto" else "")
+            fig = build_scatter(
+                placeholder, x_label="__X__", y_label="__Y__", x_type=x_type, y_type=y_type,
+                color_labels={f"__g{i}": f"__label{i}" for i in range(n_groups)},
+                colors={f"__g{i}": f"#{i:06x}" for i in range(n_groups)}, marker_labels={}, markers={}, pareto=pareto,
+            )
+            self._skeletons[key] = json.dumps(json_item(fig, "plot"))
+        return self._skeletons[key]
+
+    def render(self, data: dict[str, list], *, x_label: str, y_label: str, x_type: str, y_type: str,
+               color_labels: dict[str, str], colors: dict[str, str], markers: dict[str, str], pareto: bool) -> dict:
+        """The json_item of build_scatter(data, ...), filled into a cached skeleton."""
+        groups = sorted(set(data["color_group"]), key=lambda g: color_labels.get(g, g))
+        doc = json.loads(self._skeleton((x_type, y_type, len(groups), pareto)))
+        by_group = {g: [i for i, v in enumerate(data["color_group"]) if v == g] for g in groups}
+        slots = {f"__g{i}": g for i, g in enumerate(groups)}
+        front = sorted((i for i, on in enumerate(data["on_pareto"]) if on), key=lambda i: (data["x"][i], data["y"][i]))
+
+        def columns(group: str) -> list:
+            idx = by_group[group]
+            sub = [[name, [data[name][i] for i in idx]] for name in _DATA_COLUMNS]
+            sub.append(["marker", [markers.get(data["marker_group"][i], "circle") for i in idx]])
+            return sub
+
+        def patch(node: object) -> None:
+            if isinstance(node, list):
+                for item in node:
+                    patch(item)
+                return
+            if not isinstance(node, dict):
+                return
+            attrs = node.get("attributes") if node.get("type") == "object" else None
+            if attrs is not None:
+                name = attrs.get("name")
+                kind = node.get("name")
+                if isinstance(name, str) and name.startswith("group:__g"):
+                    group = slots[name[len("group:"):]]
+                    attrs["name"] = f"group:{group}"
+                    attrs["data"] = {"type": "map", "entries": columns(group)}
+                elif isinstance(name, str) and name.startswith("points:__g"):
+                    group = slots[name[len("points:"):]]
+                    attrs["name"] = f"points:{group}"
+                    for role in ("glyph", "selection_glyph", "nonselection_glyph", "hover_glyph", "muted_glyph"):
+                        glyph = attrs.get(role)
+                        if isinstance(glyph, dict) and "attributes" in glyph:
+                            for prop in ("fill_color", "hatch_color"):
+                                if prop in glyph["attributes"]:
+                                    glyph["attributes"][prop] = {"type": "value", "value": colors.get(group, "#444444")}
+                elif name == "pareto":
+                    attrs["data"] = {"type": "map", "entries": [["x", [data["x"][i] for i in front]], ["y", [data["y"][i] for i in front]]]}
+                elif kind == "LegendItem":
+                    label = attrs["label"]["value"]
+                    if label.startswith("__label"):
+                        group = groups[int(label[len("__label"):].split(" ")[0])]
+                        attrs["label"] = {"type": "value", "value": f"{color_labels.get(group, group)} ({len(by_group[group])})"}
+                    else:
+                        attrs["label"] = {"type": "value", "value": f"Pareto frontier ({len(front)})"}
+                elif kind == "Title" and attrs.get("text") == "__Y__ vs __X__":
+                    attrs["text"] = f"{y_label} vs {x_label}"
+                elif attrs.get("axis_label") in ("__X__", "__Y__"):
+                    attrs["axis_label"] = x_label if attrs["axis_label"] == "__X__" else y_label
+                elif kind == "HoverTool":
+                    attrs["tooltips"] = [[{"__X__": x_label, "__Y__": y_label}.get(label, label), field] for label, field in attrs["tooltips"]]
+            for value in node.values():
+                patch(value)
+
+        patch(doc)
+        return doc
+
+
+_DATA_COLUMNS = ("x", "y", "color_group", "marker_group", "url", "on_pareto", "x_text", "y_text", "source",
+                 *(field for _, field in TOOLTIP_FIELDS))

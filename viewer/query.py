@@ -144,10 +144,6 @@ def _date(args: MultiDict, name: str) -> dt.date | None:
         raise BadQuery(name, value, "a date written YYYY-MM-DD") from None
 
 
-def _present(values: pl.DataFrame, column: str) -> list[str]:
-    return sorted(str(v) for v in values.get_column(column).drop_nulls().unique().to_list())
-
-
 def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
     kind = _choice(args, prefix, list(AXIS_KINDS), default.kind)
     if kind == "throughput":
@@ -163,20 +159,18 @@ def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
         return Axis(kind=kind, gpu=gpu, precision=precision)
     if kind != "result":
         return Axis(kind=kind)
-    values = rel.values
     task = _choice(args, f"{prefix}_task", list(TASK_METRICS), default.task if default.kind == "result" else "classification")
-    in_task = values.filter(pl.col("task_id") == task)
     # A value the release knows but that does not apply to the chosen task or dataset (a form
     # left over from another task) falls back to the default; an unknown value is an error.
-    datasets = _present(in_task, "dataset_id")
+    datasets = rel.present("dataset_id", task)
     fallback = DEFAULT_DATASET[task] if DEFAULT_DATASET[task] in datasets else (datasets[0] if datasets else "")
-    dataset = _fitting(args, f"{prefix}_dataset", datasets, _present(values, "dataset_id"), fallback)
+    dataset = _fitting(args, f"{prefix}_dataset", datasets, rel.present("dataset_id"), fallback)
     all_metrics = sorted({m for ms in TASK_METRICS.values() for m in ms})
     metric = _fitting(args, f"{prefix}_metric", TASK_METRICS[task], all_metrics, DEFAULT_METRIC[task])
-    in_set = in_task.filter(pl.col("dataset_id") == dataset)
-    head = _fitting(args, f"{prefix}_head", ["", *_present(in_set, "head_id")], ["", *_present(values, "head_id")], "")
-    res = _fitting(args, f"{prefix}_res", ["", *_present(in_set, "resolution_px")], ["", *_present(values, "resolution_px")], "")
-    schedule = _fitting(args, f"{prefix}_schedule", ["", *_present(in_set, "schedule")], ["", *_present(values, "schedule")], "")
+    head, res, schedule = (
+        _fitting(args, f"{prefix}_{name}", ["", *rel.present(column, task, dataset)], ["", *rel.present(column)], "")
+        for name, column in (("head", "head_id"), ("res", "resolution_px"), ("schedule", "schedule"))
+    )
     return Axis(kind="result", task=task, dataset=dataset, metric=metric, head=head,
                 res=int(res) if res else None, schedule=int(schedule) if schedule else None)
 
@@ -208,16 +202,15 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
     x = _axis(args, "x", default.x, rel)
     if y.kind != "result" and x.kind != "result":
         raise BadQuery("x", x.kind, "at least one axis must be a result ('result' on x or y): params, GMACs, throughput and date describe a result's model")
-    values = rel.values
-    res = _multi(args, "res", _present(values, "resolution_px"))
+    res = _multi(args, "res", rel.present("resolution_px"))
     return Spec(
         y=y,
         x=x,
         family=_multi(args, "family", sorted(rel.names["families"])),
-        pretrain_dataset=_multi(args, "pretrain_dataset", _present(values, "pretrain_dataset_id")),
-        pretrain_method=_multi(args, "pretrain_method", _present(values, "pretrain_method_id")),
+        pretrain_dataset=_multi(args, "pretrain_dataset", rel.present("pretrain_dataset_id")),
+        pretrain_method=_multi(args, "pretrain_method", rel.present("pretrain_method_id")),
         token_mixer=_multi(args, "token_mixer", sorted(rel.names["token_mixers"])),
-        head=_multi(args, "head", _present(values, "head_id")),
+        head=_multi(args, "head", rel.present("head_id")),
         res=tuple(int(r) for r in res),
         hierarchical=_choice(args, "hierarchical", ["", "yes", "no"], ""),
         date_from=_date(args, "date_from"),

@@ -179,6 +179,19 @@ def select_points(rel: Release, spec: Spec) -> Selection:
     return Selection(frame, axis_label(rel, spec.x), axis_label(rel, spec.y), pairing, xh, yh)
 
 
+def limit_points(sel: Selection, max_points: int) -> tuple[Selection, int]:
+    """At most max_points points: the whole Pareto frontier first, then the best by Y.
+    Returns the selection and how many points it had before."""
+    total = sel.points.height
+    if total <= max_points:
+        return sel, total
+    ranked = sel.points.with_row_index("_i").sort(
+        ["pareto", "y", "result_id"], descending=[True, sel.y_higher_is_better, False], nulls_last=True
+    )
+    kept = ranked.head(max_points).sort("_i").drop("_i")
+    return Selection(kept, sel.x_label, sel.y_label, sel.pairing, sel.x_higher_is_better, sel.y_higher_is_better), total
+
+
 def category_value(frame: pl.DataFrame, category: str) -> pl.Series:
     """The grouping column for colour or marker, as text ('-' when missing)."""
     if category == "none":
