@@ -87,7 +87,7 @@ class _ResultTable(_Table):
 
 
 class ClassificationResultsTable(_ResultTable):
-    eval_resolution_px: int = pa.Field(in_range={"min_value": 8, "max_value": 4096})
+    eval_resolution_px: Optional[int] = pa.Field(nullable=True, in_range={"min_value": 8, "max_value": 4096})
     top1: Optional[float] = _pct()
     top5: Optional[float] = _pct()
     mce: Optional[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 300})

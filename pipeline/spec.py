@@ -87,7 +87,7 @@ _RESULT_COMMON = {
 
 CLASSIFICATION = {
     **_RESULT_COMMON,
-    "eval_resolution_px": _f("int", True),
+    "eval_resolution_px": _f("int"),  # omit when the source does not state it
     "top1": _f("float"),
     "top5": _f("float"),
     "mce": _f("float"),

@@ -52,7 +52,8 @@ def _result_id(task: str, row: Row) -> str:
         parts.append(str(row.get("head_id")))
     parts.append(_chain_key(row["chain"]))
     if task == "classification":
-        parts.append(f"{row.get('eval_dataset_id')}@{row.get('eval_resolution_px')}")
+        res = row.get("eval_resolution_px")
+        parts.append(f"{row.get('eval_dataset_id')}@{res if res is not None else '?'}")
     elif task == "detection":
         parts.append(f"{row.get('eval_dataset_id')}:{row['eval_split']}")
     else:
