@@ -9,6 +9,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -37,7 +38,7 @@ class Release:
     tables: dict[str, pl.DataFrame]
     values: pl.DataFrame = field(init=False)
     names: dict[str, dict[str, str]] = field(init=False)
-    _memo: dict[tuple, list[str]] = field(init=False, default_factory=dict, repr=False)
+    _memo: dict[tuple, Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.names = {
@@ -98,6 +99,19 @@ class Release:
             found = {str(v) for v in frame.get_column(column).drop_nulls().unique().to_list()}
             self._memo[key] = sorted(found, key=lambda v: (0, int(v), "") if v.isdigit() else (1, 0, v))
         return self._memo[key]
+
+    def series(self, task: str, dataset: str, metric: str) -> pl.DataFrame:
+        """The values of one metric on one dataset (memoised: the explorer's starting point)."""
+        key = ("series", task, dataset, metric)
+        if key not in self._memo:
+            self._memo[key] = self._partitions().get((task, dataset, metric), self.values.clear())
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _partitions(self) -> dict[tuple, pl.DataFrame]:
+        if ("partitions",) not in self._memo:
+            parts = self.values.partition_by(["task_id", "dataset_id", "metric_id"], as_dict=True, maintain_order=True)
+            self._memo[("partitions",)] = parts
+        return self._memo[("partitions",)]  # type: ignore[no-any-return]
 
     def name(self, kind: str, key: str | None) -> str:
         """Display name of an id (the id itself when unnamed)."""

@@ -21,7 +21,9 @@ from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_poin
 
 bp = Blueprint("explorer", __name__)
 DATASETTE_ID_LIMIT = 300
-MAX_POINTS = 2000  # more points than this are unreadable and slow; the CSV always has them all
+MAX_POINTS = 1500  # more points than this are unreadable and slow; the CSV always has them all
+MAX_COLOR_GROUPS = 40  # beyond this, the smallest groups share one grey "other" entry
+OTHER = "__other__"
 
 
 def _fmt(value: Any) -> str:
@@ -32,7 +34,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _fold_small_groups(groups: list[str]) -> list[str]:
+    """Keep the largest colour groups; fold the rest into one 'other' group (a legend of
+    hundreds of entries helps nobody)."""
+    counts: dict[str, int] = {}
+    for g in groups:
+        counts[g] = counts.get(g, 0) + 1
+    if len(counts) <= MAX_COLOR_GROUPS:
+        return groups
+    keep = set(sorted(counts, key=lambda g: (-counts[g], g))[: MAX_COLOR_GROUPS - 1])
+    return [g if g in keep else OTHER for g in groups]
+
+
 def _category_label(rel: Release, category: str, value: str) -> str:
+    if value == OTHER:
+        return "Other (smaller groups)"
     kinds = {"family": "families", "pretrain_dataset": "datasets", "pretrain_method": "pretraining_methods",
              "head": "heads", "token_mixer": "token_mixers"}
     if category in kinds:
@@ -52,20 +68,30 @@ def _universe(rel: Release, category: str) -> list[str]:
     return sorted({*rel.present(CATEGORY_COLUMN[category]), "-"})
 
 
+def _url_maker(endpoint: str, arg: str) -> Any:
+    """A fast url_for for one endpoint: built once, filled per row."""
+    template = url_for(endpoint, **{arg: "__ID__"})
+    return lambda value: template.replace("__ID__", quote(str(value), safe="")) if value is not None else None
+
+
 def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
     """The plotted points as table rows (display values, link targets, sort keys)."""
+    family_url, backbone_url = _url_maker("pages.family", "family_id"), _url_maker("pages.backbone", "backbone_id")
+    dataset_url, head_url = _url_maker("pages.dataset", "dataset_id"), _url_maker("pages.head", "head_id")
+    source_url = _url_maker("pages.source", "source_id")
     rows = []
     for r in sel.points.iter_rows(named=True):
         rows.append({
-            "family": rel.name("families", r["family_id"]), "family_id": r["family_id"],
-            "backbone": rel.name("backbones", r["backbone_id"]), "backbone_id": r["backbone_id"],
+            "family": rel.name("families", r["family_id"]), "family_url": family_url(r["family_id"]),
+            "backbone": rel.name("backbones", r["backbone_id"]), "backbone_url": backbone_url(r["backbone_id"]),
             "checkpoint": r["checkpoint_id"],
             "pretraining": f"{rel.name('datasets', r['pretrain_dataset_id'])}, {rel.name('pretraining_methods', r['pretrain_method_id'])}",
-            "pretrain_dataset_id": r["pretrain_dataset_id"],
-            "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_id": r["head_id"],
-            "dataset": rel.name("datasets", r["dataset_id"]), "dataset_id": r["dataset_id"],
+            "pretraining_url": dataset_url(r["pretrain_dataset_id"]),
+            "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_url": head_url(r["head_id"]),
+            "dataset": rel.name("datasets", r["dataset_id"]),
             "resolution": r["resolution_px"], "schedule": r["schedule"],
-            "y": r["y"], "x": r["x"], "source": r["source_id"], "source_title": rel.name("sources", r["source_id"]),
+            "y": r["y"], "x": r["x"], "source": r["source_id"], "source_url": source_url(r["source_id"]),
+            "source_title": rel.name("sources", r["source_id"]),
             "where": r["where"], "date": r["published"], "result_id": r["result_id"], "pareto": r["pareto"],
             "x_source": r["x_source_id"], "batch_size": r["batch_size"],
         })
@@ -91,15 +117,15 @@ def _epoch_ms(values: list) -> list:
 def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, Any], dict[str, Any]]:
     """The data and options of the explorer's figure (for build_scatter), and the legend."""
     points = sel.points
-    color_groups = category_value(points, spec.color).to_list()
+    color_groups = _fold_small_groups(category_value(points, spec.color).to_list())
     marker_groups = category_value(points, spec.marker).to_list()
     cu, mu = _universe(rel, spec.color), _universe(rel, spec.marker)
-    colors = group_colors(sorted(set(color_groups)), cu, spec.color == "family")
+    colors = group_colors(sorted(set(color_groups) - {OTHER}), cu, spec.color == "family") | {OTHER: "#9e9e9e"}
     markers = group_markers(sorted(set(marker_groups)), mu)
     data: dict[str, list] = {
         "x": _epoch_ms(points["x"].to_list()), "y": _epoch_ms(points["y"].to_list()),
         "color_group": color_groups, "marker_group": marker_groups,
-        "url": [url_for("pages.backbone", backbone_id=b) for b in points["backbone_id"].to_list()],
+        "url": list(map(_url_maker("pages.backbone", "backbone_id"), points["backbone_id"].to_list())),
         "on_pareto": points["pareto"].to_list(),
         "x_text": [_axis_value_text(v, spec.x.kind) for v in points["x"].to_list()],
         "y_text": [_axis_value_text(v, spec.y.kind) for v in points["y"].to_list()],

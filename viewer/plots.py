@@ -134,7 +134,9 @@ class ScatterTemplates:
         """The json_item of build_scatter(data, ...), filled into a cached skeleton."""
         groups = sorted(set(data["color_group"]), key=lambda g: color_labels.get(g, g))
         doc = json.loads(self._skeleton((x_type, y_type, len(groups), pareto)))
-        by_group = {g: [i for i, v in enumerate(data["color_group"]) if v == g] for g in groups}
+        by_group: dict[str, list[int]] = {g: [] for g in groups}
+        for i, g in enumerate(data["color_group"]):
+            by_group[g].append(i)
         slots = {f"__g{i}": g for i, g in enumerate(groups)}
         front = sorted((i for i, on in enumerate(data["on_pareto"]) if on), key=lambda i: (data["x"][i], data["y"][i]))
 
@@ -147,7 +149,8 @@ class ScatterTemplates:
         def patch(node: object) -> None:
             if isinstance(node, list):
                 for item in node:
-                    patch(item)
+                    if isinstance(item, (dict, list)):
+                        patch(item)
                 return
             if not isinstance(node, dict):
                 return
@@ -183,8 +186,9 @@ class ScatterTemplates:
                     attrs["axis_label"] = x_label if attrs["axis_label"] == "__X__" else y_label
                 elif kind == "HoverTool":
                     attrs["tooltips"] = [[{"__X__": x_label, "__Y__": y_label}.get(label, label), field] for label, field in attrs["tooltips"]]
-            for value in node.values():
-                patch(value)
+            for key, value in node.items():
+                if key != "data" and isinstance(value, (dict, list)):  # filled data holds no models
+                    patch(value)
 
         patch(doc)
         return doc

@@ -63,14 +63,14 @@ def axis_label(rel: Release, axis: Axis) -> str:
 
 def result_values(rel: Release, axis: Axis) -> pl.DataFrame:
     """The result values an axis selects."""
-    cond = (pl.col("task_id") == axis.task) & (pl.col("dataset_id") == axis.dataset) & (pl.col("metric_id") == axis.metric)
+    frame = rel.series(axis.task, axis.dataset, axis.metric)
     if axis.head:
-        cond &= pl.col("head_id") == axis.head
+        frame = frame.filter(pl.col("head_id") == axis.head)
     if axis.res is not None:
-        cond &= pl.col("resolution_px") == axis.res
+        frame = frame.filter(pl.col("resolution_px") == axis.res)
     if axis.schedule is not None:
-        cond &= pl.col("schedule") == axis.schedule
-    return rel.values.filter(cond)
+        frame = frame.filter(pl.col("schedule") == axis.schedule)
+    return frame
 
 
 def _best_per_checkpoint(frame: pl.DataFrame, higher: bool) -> pl.DataFrame:
