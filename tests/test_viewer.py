@@ -178,6 +178,12 @@ def test_list_pages_sort_only_by_known_columns(client: FlaskClient, path: str) -
     assert "<code>sort</code>" in bad.text
 
 
+@pytest.mark.parametrize(("path", "table"), [("/families", "families"), ("/backbones", "backbones"), ("/heads", "heads"),
+                                           ("/datasets", "datasets"), ("/sources", "sources")])
+def test_list_pages_link_to_their_datasette_table(client: FlaskClient, path: str, table: str) -> None:
+    assert f'href="http://datasette.test/heedless-backbones/{table}">Browse this table in Datasette' in client.get(path).text
+
+
 def test_backbones_list_sorts_by_params(client: FlaskClient) -> None:
     html = client.get("/backbones?sort=params_m&order=desc").text
     assert html.index("AlphaNet-L") < html.index("BetaFormer-B") < html.index("AlphaNet-S")

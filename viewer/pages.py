@@ -49,7 +49,7 @@ def _list(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]
           descending: bool = False) -> str:
     rows, sort, order = _sorted(rows, [c for c, _ in columns], default, descending)
     return render_template("list.html", title=title, rows=rows, columns=columns, sort=sort, order=order, link=link, intro=intro,
-                           release_version=get_release().version)
+                           release_version=get_release().version, datasette_table=f"{link}s" if link != "family" else "families")
 
 
 def _results_by_task(rel: Release, mask: dict[str, pl.Expr]) -> dict[str, list[dict[str, Any]]]:
