@@ -264,3 +264,17 @@ def test_plot_json_is_a_complete_twin_of_the_page(client: FlaskClient) -> None:
     assert sorted(data) == ["count", "main_html", "pairing", "plot", "query", "rows", "total", "x_label", "y_label"]
     assert data["plot"]["target_id"] == "plot"
     assert json.loads(json.dumps(data["plot"]))["doc"]["roots"]
+
+
+def test_the_table_pages_through_every_plotted_point(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import viewer.explorer
+
+    monkeypatch.setattr(viewer.explorer, "TABLE_PAGE", 4)
+    first = client.get("/plot.json?sort=y&order=asc&page=1").get_json()
+    assert first["main_html"].count("<tr>") + first["main_html"].count('<tr class="on-pareto">') == 1 + 4
+    assert "Rows 1-4 of 6" in first["main_html"] and 'rel="next" href="?' in first["main_html"]
+    second = client.get("/plot.json?sort=y&order=asc&page=2").get_json()
+    assert "Rows 5-6 of 6" in second["main_html"] and "page 2 of 2" in second["main_html"]
+    assert len(second["rows"]) == 6  # the JSON twin, like the CSV, has every row
+    bad = client.get("/plot.json?page=3").get_json()
+    assert (bad["parameter"], bad["choices"]) == ("page", "a page number from 1 to 2")

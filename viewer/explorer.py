@@ -16,12 +16,13 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, Release
 from viewer.plots import build_scatter, group_colors, group_markers
-from viewer.query import AXIS_KINDS, CATEGORIES, TABLE_COLUMNS, Spec, parse_spec
+from viewer.query import AXIS_KINDS, CATEGORIES, TABLE_COLUMNS, BadQuery, Spec, parse_spec
 from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, select_points
 
 bp = Blueprint("explorer", __name__)
 DATASETTE_ID_LIMIT = 300
 MAX_POINTS = 1500  # more points than this are unreadable and slow; the CSV always has them all
+TABLE_PAGE = 100  # table rows per page; the CSV and the JSON twin have every row
 MAX_COLOR_GROUPS = 40  # beyond this, the smallest groups share one grey "other" entry
 OTHER = "__other__"
 
@@ -125,7 +126,7 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
     data: dict[str, list] = {
         "x": _epoch_ms(points["x"].to_list()), "y": _epoch_ms(points["y"].to_list()),
         "color_group": color_groups, "marker_group": marker_groups,
-        "url": list(map(_url_maker("pages.backbone", "backbone_id"), points["backbone_id"].to_list())),
+        "backbone_id": points["backbone_id"].to_list(),
         "on_pareto": points["pareto"].to_list(),
         "x_text": [_axis_value_text(v, spec.x.kind) for v in points["x"].to_list()],
         "y_text": [_axis_value_text(v, spec.y.kind) for v in points["y"].to_list()],
@@ -148,6 +149,7 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         "y_type": "datetime" if spec.y.kind == "date" else spec.y_scale,
         "color_labels": {g: _category_label(rel, spec.color, g) for g in set(color_groups)}, "colors": colors,
         "markers": markers, "pareto": spec.pareto,
+        "link_template": url_for("pages.backbone", backbone_id="BACKBONE").replace("BACKBONE", "@backbone_id"),
     }
     legend = {
         "colors": [(g, _category_label(rel, spec.color, g), colors[g]) for g in sorted(set(color_groups))],
@@ -221,7 +223,13 @@ def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
 def _context(rel: Release, spec: Spec) -> dict[str, Any]:
     sel, total = limit_points(select_points(rel, spec), MAX_POINTS)
     rows = table_rows(rel, sel, spec)
+    pages = max(1, -(-len(rows) // TABLE_PAGE))
+    if spec.page > pages:
+        raise BadQuery("page", str(spec.page), f"a page number from 1 to {pages}")
+    start = (spec.page - 1) * TABLE_PAGE
     ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": len(rows), "total": total, "query": spec.query(),
+                           "page_rows": rows[start:start + TABLE_PAGE], "pages": pages, "first_row": start + 1,
+                           "pareto_count": sum(1 for r in rows if r["pareto"]),
                            "options": _form_options(rel, spec), "columns": TABLE_COLUMNS, "release": rel,
                            "datasette_link": datasette_link(rel, sel) if rows else ""}
     if rows:
@@ -234,7 +242,12 @@ def _context(rel: Release, spec: Spec) -> dict[str, Any]:
 
 def sort_link(spec: Spec, column: str) -> str:
     order = "asc" if spec.sort == column and spec.order == "desc" else "desc"
-    return "?" + spec.query(sort=column, order=order)
+    return "?" + spec.query(sort=column, order=order, page=1)
+
+
+@bp.app_template_global()
+def explorer_page_link(spec: Spec, page: int) -> str:
+    return "?" + spec.query(page=page)
 
 
 @bp.app_template_filter("script_json")

@@ -55,14 +55,15 @@ def build_scatter(
     marker_labels: dict[str, str],
     markers: dict[str, str],
     pareto: bool,
+    link_template: str = "/backbones/@backbone_id",
     width: int = 900,
     height: int = 560,
 ) -> figure:
     """Scatter of result points: one renderer per colour group (a legend click hides it),
     markers by a second category, hover with provenance, click to the backbone page.
 
-    `data` columns: x, y, color_group, marker_group, url, on_pareto, x_text, y_text, source,
-    and the TOOLTIP_FIELDS columns.
+    `data` columns: x, y, color_group, marker_group, on_pareto, backbone_id, x_text, y_text, source,
+    and the TOOLTIP_FIELDS columns; only the plotted and tooltip columns reach the browser.
     """
     fig = figure(width=width, height=height, x_axis_type=x_type, y_axis_type=y_type,
                  x_axis_label=x_label, y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
@@ -72,8 +73,8 @@ def build_scatter(
     groups = sorted(set(data["color_group"]), key=lambda g: color_labels.get(g, g))
     for group in groups:
         idx = [i for i, g in enumerate(data["color_group"]) if g == group]
-        sub = {k: [v[i] for i in idx] for k, v in data.items()}
-        sub["marker"] = [markers.get(m, "circle") for m in sub["marker_group"]]
+        sub = {k: [data[k][i] for i in idx] for k in _DATA_COLUMNS}
+        sub["marker"] = [markers.get(data["marker_group"][i], "circle") for i in idx]
         source = ColumnDataSource(sub, name=f"group:{group}")
         r = fig.scatter("x", "y", source=source, marker="marker", size=10, fill_alpha=0.75,
                         color=colors.get(group, "#444444"), line_color="#222222", line_width=0.5,
@@ -92,7 +93,7 @@ def build_scatter(
     tooltips = [(label, f"@{field}") for label, field in TOOLTIP_FIELDS]
     tooltips += [(y_label, "@y_text"), (x_label, "@x_text"), ("Source", "@source")]
     fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips))
-    fig.add_tools(TapTool(renderers=renderers, callback=OpenURL(url="@url", same_tab=True)))
+    fig.add_tools(TapTool(renderers=renderers, callback=OpenURL(url=link_template, same_tab=True)))
     if items:
         legend = Legend(items=items, click_policy="hide", location="top_left", title="Click to hide")
         fig.add_layout(legend, "right")
@@ -116,24 +117,29 @@ class ScatterTemplates:
         if key not in self._skeletons:
             from bokeh.embed import json_item
 
-            x_type, y_type, n_groups, pareto = key
-            placeholder = {name: [] for name in _DATA_COLUMNS}
+            x_type, y_type, n_groups, pareto, link_template = key
+            placeholder: dict[str, list] = {name: [] for name in (*_DATA_COLUMNS, "color_group", "marker_group", "on_pareto")}
             for i in range(n_groups):
                 for name in _DATA_COLUMNS:
-                    placeholder[name].append(f"__g{i}" if name == "color_group" else 0.0 if name in ("x", "y") else True if name == "on_pareto" else "")
+                    placeholder[name].append(0.0 if name in ("x", "y") else "")
+                placeholder["color_group"].append(f"__g{i}")
+                placeholder["marker_group"].append("")
+                placeholder["on_pareto"].append(True)
             fig = build_scatter(
                 placeholder, x_label="__X__", y_label="__Y__", x_type=x_type, y_type=y_type,
                 color_labels={f"__g{i}": f"__label{i}" for i in range(n_groups)},
                 colors={f"__g{i}": f"#{i:06x}" for i in range(n_groups)}, marker_labels={}, markers={}, pareto=pareto,
+                link_template=link_template,
             )
             self._skeletons[key] = json.dumps(json_item(fig, "plot"))
         return self._skeletons[key]
 
     def render(self, data: dict[str, list], *, x_label: str, y_label: str, x_type: str, y_type: str,
-               color_labels: dict[str, str], colors: dict[str, str], markers: dict[str, str], pareto: bool) -> dict:
+               color_labels: dict[str, str], colors: dict[str, str], markers: dict[str, str], pareto: bool,
+               link_template: str = "/backbones/@backbone_id") -> dict:
         """The json_item of build_scatter(data, ...), filled into a cached skeleton."""
         groups = sorted(set(data["color_group"]), key=lambda g: color_labels.get(g, g))
-        doc = json.loads(self._skeleton((x_type, y_type, len(groups), pareto)))
+        doc = json.loads(self._skeleton((x_type, y_type, len(groups), pareto, link_template)))
         by_group: dict[str, list[int]] = {g: [] for g in groups}
         for i, g in enumerate(data["color_group"]):
             by_group[g].append(i)
@@ -194,5 +200,5 @@ class ScatterTemplates:
         return doc
 
 
-_DATA_COLUMNS = ("x", "y", "color_group", "marker_group", "url", "on_pareto", "x_text", "y_text", "source",
+_DATA_COLUMNS = ("x", "y", "backbone_id", "x_text", "y_text", "source",
                  *(field for _, field in TOOLTIP_FIELDS))

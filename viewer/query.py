@@ -22,7 +22,7 @@ DEFAULT_DATASET = {"classification": "imagenet_1k", "detection": "coco", "semant
 DEFAULT_METRIC = {"classification": "top1", "detection": "box_ap", "semantic_segmentation": "miou_ms"}
 MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res")
 SCALARS = ("hierarchical", "date_from", "date_to", "x_min", "x_max", "y_min", "y_max", "color", "marker",
-           "x_scale", "y_scale", "pareto", "sort", "order")
+           "x_scale", "y_scale", "pareto", "sort", "order", "page")
 AXIS_PARAMS = ("", "_task", "_dataset", "_metric", "_head", "_res", "_schedule", "_gpu", "_precision")
 KNOWN = {f"{a}{p}" for a in "xy" for p in AXIS_PARAMS} | set(MULTI) | set(SCALARS)
 
@@ -91,6 +91,7 @@ class Spec:
     pareto: bool = False
     sort: str = ""
     order: str = "desc"
+    page: int = 1  # page of the table (the plot always shows every point)
 
     def query(self, **changes: object) -> str:
         """The query string of this state (with changes), defaults included: a permalink."""
@@ -102,7 +103,7 @@ class Spec:
             value = getattr(spec, name)
             if name == "pareto":
                 value = "1" if value else ""
-            if value not in (None, "") and not (name == "order" and value == "desc"):
+            if value not in (None, "") and not (name == "order" and value == "desc") and not (name == "page" and value == 1):
                 pairs.append((name, value.isoformat() if isinstance(value, dt.date) else f"{value:g}" if isinstance(value, float) else str(value)))
         return urlencode(pairs)
 
@@ -226,7 +227,15 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
         pareto=_choice(args, "pareto", ["", "0", "1"], "") == "1",
         sort=_choice(args, "sort", ["", *TABLE_COLUMNS], ""),
         order=_choice(args, "order", ["asc", "desc"], "desc"),
+        page=_page(args),
     )
+
+
+def _page(args: MultiDict) -> int:
+    value = _one(args, "page", "1")
+    if not value.isdigit() or not 1 <= int(value) <= 100000:
+        raise BadQuery("page", value, "a page number from 1")
+    return int(value)
 
 
 TABLE_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
