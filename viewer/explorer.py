@@ -76,23 +76,19 @@ def _url_maker(endpoint: str, arg: str) -> Any:
 
 
 def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
-    """The plotted points as table rows (display values, link targets, sort keys)."""
-    family_url, backbone_url = _url_maker("pages.family", "family_id"), _url_maker("pages.backbone", "backbone_id")
-    dataset_url, head_url = _url_maker("pages.dataset", "dataset_id"), _url_maker("pages.head", "head_id")
-    source_url = _url_maker("pages.source", "source_id")
+    """The plotted points as table rows (display values, ids, sort keys), sorted as asked."""
     rows = []
     for r in sel.points.iter_rows(named=True):
         rows.append({
-            "family": rel.name("families", r["family_id"]), "family_url": family_url(r["family_id"]),
-            "backbone": rel.name("backbones", r["backbone_id"]), "backbone_url": backbone_url(r["backbone_id"]),
+            "family": rel.name("families", r["family_id"]), "family_id": r["family_id"],
+            "backbone": rel.name("backbones", r["backbone_id"]), "backbone_id": r["backbone_id"],
             "checkpoint": r["checkpoint_id"],
             "pretraining": f"{rel.name('datasets', r['pretrain_dataset_id'])}, {rel.name('pretraining_methods', r['pretrain_method_id'])}",
-            "pretraining_url": dataset_url(r["pretrain_dataset_id"]),
-            "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_url": head_url(r["head_id"]),
+            "pretrain_dataset_id": r["pretrain_dataset_id"],
+            "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_id": r["head_id"],
             "dataset": rel.name("datasets", r["dataset_id"]),
             "resolution": r["resolution_px"], "schedule": r["schedule"],
-            "y": r["y"], "x": r["x"], "source": r["source_id"], "source_url": source_url(r["source_id"]),
-            "source_title": rel.name("sources", r["source_id"]),
+            "y": r["y"], "x": r["x"], "source": r["source_id"],
             "where": r["where"], "date": r["published"], "result_id": r["result_id"], "pareto": r["pareto"],
             "x_source": r["x_source_id"], "batch_size": r["batch_size"],
         })
@@ -102,6 +98,16 @@ def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]
         present.sort(key=lambda row: row[spec.sort], reverse=spec.order == "desc")
         rows = present + missing
     return rows
+
+
+def with_links(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of one table page, with the addresses of their family, backbone, dataset, head and source pages."""
+    family_url, backbone_url = _url_maker("pages.family", "family_id"), _url_maker("pages.backbone", "backbone_id")
+    dataset_url, head_url = _url_maker("pages.dataset", "dataset_id"), _url_maker("pages.head", "head_id")
+    source_url = _url_maker("pages.source", "source_id")
+    return [{**r, "family_url": family_url(r["family_id"]), "backbone_url": backbone_url(r["backbone_id"]),
+             "pretraining_url": dataset_url(r["pretrain_dataset_id"]), "head_url": head_url(r["head_id"]),
+             "source_url": source_url(r["source"])} for r in rows]
 
 
 def _axis_value_text(value: Any, kind: str) -> str:
@@ -228,7 +234,7 @@ def _context(rel: Release, spec: Spec) -> dict[str, Any]:
         raise BadQuery("page", str(spec.page), f"a page number from 1 to {pages}")
     start = (spec.page - 1) * TABLE_PAGE
     ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": len(rows), "total": total, "query": spec.query(),
-                           "page_rows": rows[start:start + TABLE_PAGE], "pages": pages, "first_row": start + 1,
+                           "page_rows": with_links(rows[start:start + TABLE_PAGE]), "pages": pages, "first_row": start + 1,
                            "pareto_count": sum(1 for r in rows if r["pareto"]),
                            "options": _form_options(rel, spec), "columns": TABLE_COLUMNS, "release": rel,
                            "datasette_link": datasette_link(rel, sel) if rows else ""}
