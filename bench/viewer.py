@@ -124,7 +124,7 @@ def report(name: str, releases: Path, n: int, big: bool = False) -> None:
         uncached.stop()
     cached = Server(releases, cache_size=512)
     try:
-        for label, path in PAGES.items():
+        for path in PAGES.values():
             cached.get(path)
         hits = {label: latency(cached, path, n * 2) for label, path in PAGES.items()}
         rps = throughput(cached, "/", clients=8, seconds=5) if not big else None

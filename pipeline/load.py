@@ -10,17 +10,17 @@ import datetime as dt
 import difflib
 import os
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
+import ryaml  # YAML 1.2 in Rust: ~7x faster than PyYAML's C loader, and refuses duplicate keys
 import yaml
 
 from . import spec
 from .errors import Problem
-
-import ryaml  # YAML 1.2 in Rust: ~7x faster than PyYAML's C loader, and refuses duplicate keys
 
 Row = dict[str, Any]
 ENTITIES = (
@@ -42,7 +42,7 @@ class RawData:
     rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     problems: list[Problem] = field(default_factory=list)
 
-    def extend(self, other: "RawData") -> None:
+    def extend(self, other: RawData) -> None:
         for name, rows in other.rows.items():
             self.rows[name].extend(rows)
         self.problems.extend(other.problems)
@@ -118,7 +118,7 @@ class _EntryReader:
             self.problem(path, entry, "-", "expected a mapping of field: value pairs")
             return None
         row: Row = {"_file": self.file, "_path": path, "_label": entry, **(extra or {})}
-        for key, value in raw.items():
+        for key in raw:
             if key not in fields:
                 close = difflib.get_close_matches(str(key), list(fields), n=1)
                 fix = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(fields)}"
@@ -312,7 +312,7 @@ def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int]
     chunks = [jobs[i : i + 64] for i in range(0, len(jobs), 64)]
     if workers > 1 and size > 4_000_000:
         with ProcessPoolExecutor(workers) as pool:
-            for chunk, part in zip(chunks, pool.map(_load_many, chunks)):
+            for chunk, part in zip(chunks, pool.map(_load_many, chunks), strict=True):
                 out.extend(part)
                 if progress:
                     progress(len(chunk))

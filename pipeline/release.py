@@ -6,8 +6,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .build import validated_tables
 from .diff import ReleaseDiff, diff_releases, render

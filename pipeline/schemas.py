@@ -5,8 +5,6 @@ Cross-table rules (references, vocabularies, suspicious compute) live in checks.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandera.polars as pa
 import polars as pl
 
@@ -17,11 +15,11 @@ CHECKPOINT_ID = r"^[a-z0-9][a-z0-9_]*\.[a-z0-9][a-z0-9_.]*$"
 PCT = {"min_value": 0, "max_value": 100}
 
 
-def _pct() -> Optional[float]:
+def _pct() -> float | None:
     return pa.Field(nullable=True, in_range=PCT)
 
 
-def _pos_int(nullable: bool = True) -> Optional[int]:
+def _pos_int(nullable: bool = True) -> int | None:
     return pa.Field(nullable=nullable, gt=0)
 
 
@@ -37,13 +35,13 @@ class SourcesTable(_Table):
     authors: str
     year: int = pa.Field(in_range={"min_value": 1950, "max_value": 2100})
     kind: str = pa.Field(isin=["paper", "model_zoo", "dataset"])
-    arxiv_id: Optional[str] = pa.Field(nullable=True, str_matches=r"^\d{4}\.\d{4,5}$")
-    arxiv_version: Optional[int] = _pos_int()
+    arxiv_id: str | None = pa.Field(nullable=True, str_matches=r"^\d{4}\.\d{4,5}$")
+    arxiv_version: int | None = _pos_int()
     url: str = pa.Field(str_startswith="http")
-    venue: Optional[str] = pa.Field(nullable=True)
-    published: Optional[pl.Date] = pa.Field(nullable=True)
-    code_url: Optional[str] = pa.Field(nullable=True, str_startswith="http")
-    commit: Optional[str] = pa.Field(nullable=True)
+    venue: str | None = pa.Field(nullable=True)
+    published: pl.Date | None = pa.Field(nullable=True)
+    code_url: str | None = pa.Field(nullable=True, str_startswith="http")
+    commit: str | None = pa.Field(nullable=True)
     flops_convention: str = pa.Field(isin=["macs", "flops", "unknown"])
 
 
@@ -53,7 +51,7 @@ class FamiliesTable(_Table):
     source_id: str
     token_mixer_id: str
     hierarchical: bool
-    code_url: Optional[str] = pa.Field(nullable=True, str_startswith="http")
+    code_url: str | None = pa.Field(nullable=True, str_startswith="http")
 
 
 class BackbonesTable(_Table):
@@ -63,8 +61,8 @@ class BackbonesTable(_Table):
     params_m: float = pa.Field(gt=0)
     params_source_id: str
     params_where: str
-    timm_arch: Optional[str] = pa.Field(nullable=True)
-    hf_id: Optional[str] = pa.Field(nullable=True)
+    timm_arch: str | None = pa.Field(nullable=True)
+    hf_id: str | None = pa.Field(nullable=True)
 
 
 class CheckpointsTable(_Table):
@@ -72,9 +70,9 @@ class CheckpointsTable(_Table):
     backbone_id: str
     pretrain_dataset_id: str
     pretrain_method_id: str
-    pretrain_resolution_px: Optional[int] = _pos_int()
-    pretrain_epochs: Optional[int] = _pos_int()
-    weights_url: Optional[str] = pa.Field(nullable=True, str_startswith="http")
+    pretrain_resolution_px: int | None = _pos_int()
+    pretrain_epochs: int | None = _pos_int()
+    weights_url: str | None = pa.Field(nullable=True, str_startswith="http")
 
 
 class _ResultTable(_Table):
@@ -82,42 +80,42 @@ class _ResultTable(_Table):
     source_id: str
     checkpoint_id: str
     eval_dataset_id: str
-    gmacs: Optional[float] = pa.Field(nullable=True, gt=0)
+    gmacs: float | None = pa.Field(nullable=True, gt=0)
     where: str = pa.Field(str_length={"min_value": 1})
 
 
 class ClassificationResultsTable(_ResultTable):
-    eval_resolution_px: Optional[int] = pa.Field(nullable=True, in_range={"min_value": 8, "max_value": 4096})
-    top1: Optional[float] = _pct()
-    top5: Optional[float] = _pct()
-    mce: Optional[float] = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 300})
+    eval_resolution_px: int | None = pa.Field(nullable=True, in_range={"min_value": 8, "max_value": 4096})
+    top1: float | None = _pct()
+    top5: float | None = _pct()
+    mce: float | None = pa.Field(nullable=True, in_range={"min_value": 0, "max_value": 300})
 
 
 class DetectionResultsTable(_ResultTable):
     head_id: str
-    train_epochs: Optional[int] = _pos_int()
-    box_ap: Optional[float] = _pct()
-    box_ap50: Optional[float] = _pct()
-    box_ap75: Optional[float] = _pct()
-    box_ap_s: Optional[float] = _pct()
-    box_ap_m: Optional[float] = _pct()
-    box_ap_l: Optional[float] = _pct()
-    mask_ap: Optional[float] = _pct()
-    mask_ap50: Optional[float] = _pct()
-    mask_ap75: Optional[float] = _pct()
-    mask_ap_s: Optional[float] = _pct()
-    mask_ap_m: Optional[float] = _pct()
-    mask_ap_l: Optional[float] = _pct()
+    train_epochs: int | None = _pos_int()
+    box_ap: float | None = _pct()
+    box_ap50: float | None = _pct()
+    box_ap75: float | None = _pct()
+    box_ap_s: float | None = _pct()
+    box_ap_m: float | None = _pct()
+    box_ap_l: float | None = _pct()
+    mask_ap: float | None = _pct()
+    mask_ap50: float | None = _pct()
+    mask_ap75: float | None = _pct()
+    mask_ap_s: float | None = _pct()
+    mask_ap_m: float | None = _pct()
+    mask_ap_l: float | None = _pct()
 
 
 class SegmentationResultsTable(_ResultTable):
     head_id: str
-    train_iterations: Optional[int] = _pos_int()
-    crop_px: Optional[int] = _pos_int()
-    miou_ss: Optional[float] = _pct()
-    miou_ms: Optional[float] = _pct()
-    pixel_acc: Optional[float] = _pct()
-    mean_acc: Optional[float] = _pct()
+    train_iterations: int | None = _pos_int()
+    crop_px: int | None = _pos_int()
+    miou_ss: float | None = _pct()
+    miou_ms: float | None = _pct()
+    pixel_acc: float | None = _pct()
+    mean_acc: float | None = _pct()
 
 
 class ThroughputTable(_Table):
@@ -125,10 +123,10 @@ class ThroughputTable(_Table):
     source_id: str
     backbone_id: str
     task_id: str
-    resolution_px: Optional[int] = _pos_int()
+    resolution_px: int | None = _pos_int()
     gpu_id: str
     precision_id: str
-    batch_size: Optional[int] = _pos_int()
+    batch_size: int | None = _pos_int()
     images_per_s: float = pa.Field(gt=0)
     where: str = pa.Field(str_length={"min_value": 1})
 
@@ -136,11 +134,11 @@ class ThroughputTable(_Table):
 class ChainStagesTable(_Table):
     result_id: str
     stage: int = pa.Field(gt=0)
-    dataset_id: Optional[str] = pa.Field(nullable=True)
-    epochs: Optional[int] = _pos_int()
-    iterations: Optional[int] = _pos_int()
-    resolution_px: Optional[int] = _pos_int()
-    crop_px: Optional[int] = _pos_int()
+    dataset_id: str | None = pa.Field(nullable=True)
+    epochs: int | None = _pos_int()
+    iterations: int | None = _pos_int()
+    resolution_px: int | None = _pos_int()
+    crop_px: int | None = _pos_int()
 
     class Config:
         unique = ["result_id", "stage"]

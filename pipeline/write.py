@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from . import tables as T
+from .datasette_meta import write_datasette_metadata
 from .names import DB_NAME, DESCRIPTION, LICENSE, PACKAGE_NAME, TITLE
 from .views import VIEWS
-from .datasette_meta import write_datasette_metadata
 
 SQL_TYPES = {pl.String: "TEXT", pl.Int64: "INTEGER", pl.Float64: "REAL", pl.Boolean: "INTEGER", pl.Date: "TEXT"}
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean", pl.Date: "date"}

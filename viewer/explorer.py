@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
-import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import polars as pl
-from markupsafe import Markup
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from markupsafe import Markup
 
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, Release
 from viewer.plots import build_scatter, group_colors, group_markers
-from viewer.query import AXIS_KINDS, CATEGORIES, TABLE_COLUMNS, BadQuery, Spec, parse_spec
+from viewer.query import CATEGORIES, TABLE_COLUMNS, BadQuery, Spec, parse_spec
 from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, select_points
 
 bp = Blueprint("explorer", __name__)
@@ -117,7 +117,7 @@ def _axis_value_text(value: Any, kind: str) -> str:
 
 
 def _epoch_ms(values: list) -> list:
-    return [dt.datetime.combine(v, dt.time()).replace(tzinfo=dt.timezone.utc).timestamp() * 1000
+    return [dt.datetime.combine(v, dt.time()).replace(tzinfo=dt.UTC).timestamp() * 1000
             if isinstance(v, dt.date) else v for v in values]
 
 
@@ -136,11 +136,11 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         "on_pareto": points["pareto"].to_list(),
         "x_text": [_axis_value_text(v, spec.x.kind) for v in points["x"].to_list()],
         "y_text": [_axis_value_text(v, spec.y.kind) for v in points["y"].to_list()],
-        "source": [f"{s}, {w}" for s, w in zip(points["source_id"].to_list(), points["where"].to_list())],
+        "source": [f"{s}, {w}" for s, w in zip(points["source_id"].to_list(), points["where"].to_list(), strict=True)],
         "backbone": [rel.name("backbones", b) for b in points["backbone_id"].to_list()],
         "checkpoint": points["checkpoint_id"].to_list(),
         "pretraining": [f"{rel.name('datasets', d)}, {rel.name('pretraining_methods', m)}"
-                        for d, m in zip(points["pretrain_dataset_id"].to_list(), points["pretrain_method_id"].to_list())],
+                        for d, m in zip(points["pretrain_dataset_id"].to_list(), points["pretrain_method_id"].to_list(), strict=True)],
         "chain": points["chain"].to_list(),
         "head": [rel.name("heads", h) or "-" for h in points["head_id"].to_list()],
         "schedule": [_fmt(s) or "-" for s in points["schedule"].to_list()],
@@ -148,7 +148,7 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
     if spec.x.kind == "throughput" or spec.y.kind == "throughput":
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
         key = "x_text" if spec.x.kind == "throughput" else "y_text"
-        data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs)]
+        data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs, strict=True)]
     options = {
         "x_label": sel.x_label, "y_label": sel.y_label,
         "x_type": "datetime" if spec.x.kind == "date" else spec.x_scale,
@@ -264,7 +264,7 @@ def script_json(value: Any) -> Markup:
     text = json.dumps(value, separators=(",", ":"))
     for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
         text = text.replace(char, escaped)
-    return Markup(text)
+    return Markup(text)  # noqa: S704 - JSON with every HTML-significant character escaped above
 
 
 @bp.app_template_global()

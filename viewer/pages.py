@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, TASK_TABLES, Release
-from viewer.query import BadQuery, Spec, parse_spec
+from viewer.query import BadQuery, parse_spec
 from viewer.releases import list_versions
 
 bp = Blueprint("pages", __name__)

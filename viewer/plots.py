@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, OpenURL, TapTool
 from bokeh.palettes import Category10_10, Category20_20, Category20b_20, Category20c_20

@@ -7,8 +7,8 @@ which the app answers with a 400 page naming the parameter and its valid choices
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 from urllib.parse import urlencode
 
 import polars as pl
