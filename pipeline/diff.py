@@ -117,8 +117,8 @@ def render(diff: ReleaseDiff, limit: int | None = None) -> list[str]:
             lines.append(f"  - ... and {len(items) - len(shown)} more (`python -m pipeline diff` lists all)")
 
     lines.append("### Added")
-    for t in diff.tables_added:
-        lines.append(f"- table `{t}`")
+    for name in diff.tables_added:
+        lines.append(f"- table `{name}`")
     for t in diff.tables:
         for c in t.columns_added:
             lines.append(f"- column `{t.name}.{c}`")
@@ -141,8 +141,8 @@ def render(diff: ReleaseDiff, limit: int | None = None) -> list[str]:
             listed(t.changed, change)  # type: ignore[arg-type]
     lines.append("")
     lines.append("### Removed")
-    for t in diff.tables_removed:
-        lines.append(f"- table `{t}`")
+    for name in diff.tables_removed:
+        lines.append(f"- table `{name}`")
     for t in diff.tables:
         for c in t.columns_removed:
             lines.append(f"- column `{t.name}.{c}`")

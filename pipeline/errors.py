@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class Problem:
     field: str
     message: str
     path: tuple[str | int, ...] = ()
-    line: int | None = field(default=None, compare=False)
+    line: int | None = dataclass_field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, int, str, str]:
         return (self.file, self.line or 0, self.entry, self.field)

@@ -146,7 +146,7 @@ def reconcile(frames: dict[str, pl.DataFrame], sources: Path, known: dict[tuple[
             hit = _check(diffs, "result", r["result_id"], "top1", r["top1"], ref["top1"], "mmpretrain", r["mmpretrain_model"])
             hit |= _check(diffs, "result", r["result_id"], "gmacs", r["gmacs"], flops, "mmpretrain", r["mmpretrain_model"])
             matched["mmpretrain"] += int(hit)
-    params = {}
+    params: dict[str, float | None] = {}
     for (arch, _size), row in timm_bench.items():
         params.setdefault(arch, _float(row["param_count"]))
     for b in frames["backbones"].sort("backbone_id").iter_rows(named=True):

@@ -71,7 +71,7 @@ def _universe(rel: Release, category: str) -> list[str]:
 
 def _url_maker(endpoint: str, arg: str) -> Any:
     """A fast url_for for one endpoint: built once, filled per row."""
-    template = url_for(endpoint, **{arg: "__ID__"})
+    template = url_for(endpoint, **{arg: "__ID__"})  # type: ignore[arg-type]
     return lambda value: template.replace("__ID__", quote(str(value), safe="")) if value is not None else None
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, OpenURL, TapTool
+from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, OpenURL, TapTool  # type: ignore[attr-defined]
 from bokeh.palettes import Category10_10, Category20_20, Category20b_20, Category20c_20
 from bokeh.plotting import figure
 
@@ -65,7 +65,7 @@ def build_scatter(
     `data` columns: x, y, color_group, marker_group, on_pareto, backbone_id, x_text, y_text, source,
     and the TOOLTIP_FIELDS columns; only the plotted and tooltip columns reach the browser.
     """
-    fig = figure(width=width, height=height, x_axis_type=x_type, y_axis_type=y_type,
+    fig = figure(width=width, height=height, x_axis_type=x_type, y_axis_type=y_type,  # type: ignore[arg-type]
                  x_axis_label=x_label, y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
                  toolbar_location="above", sizing_mode="stretch_width")
     items = []
@@ -92,12 +92,12 @@ def build_scatter(
         items.append(LegendItem(label=f"Pareto frontier ({len(front)})", renderers=[line, ring]))
     tooltips = [(label, f"@{field}") for label, field in TOOLTIP_FIELDS]
     tooltips += [(y_label, "@y_text"), (x_label, "@x_text"), ("Source", "@source")]
-    fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips))
-    fig.add_tools(TapTool(renderers=renderers, callback=OpenURL(url=link_template, same_tab=True)))
+    fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips))  # type: ignore[arg-type]
+    fig.add_tools(TapTool(renderers=renderers, callback=OpenURL(url=link_template, same_tab=True)))  # type: ignore[arg-type]
     if items:
         legend = Legend(items=items, click_policy="hide", location="top_left", title="Click to hide")
         fig.add_layout(legend, "right")
-    fig.title.text = f"{y_label} vs {x_label}"
+    fig.title.text = f"{y_label} vs {x_label}"  # type: ignore[union-attr]
     return fig
 
 
@@ -131,7 +131,7 @@ class ScatterTemplates:
                 colors={f"__g{i}": f"#{i:06x}" for i in range(n_groups)}, marker_labels={}, markers={}, pareto=pareto,
                 link_template=link_template,
             )
-            self._skeletons[key] = json.dumps(json_item(fig, "plot"))
+            self._skeletons[key] = json.dumps(json_item(fig, "plot"))  # type: ignore[arg-type]
         return self._skeletons[key]
 
     def render(self, data: dict[str, list], *, x_label: str, y_label: str, x_type: str, y_type: str,

@@ -133,14 +133,14 @@ def _filters(frame: pl.DataFrame, spec: Spec) -> pl.DataFrame:
         frame = frame.filter(pl.col("published") >= spec.date_from)
     if spec.date_to:
         frame = frame.filter(pl.col("published") <= spec.date_to)
-    for axis, lo, hi in (("x", spec.x_min, spec.x_max), ("y", spec.y_min, spec.y_max)):
-        column = pl.col(axis)
-        if frame.schema[axis] == pl.Date:
-            column = column.dt.year()  # date axes filter by year
+    for name, lo, hi in (("x", spec.x_min, spec.x_max), ("y", spec.y_min, spec.y_max)):
+        value = pl.col(name)
+        if frame.schema[name] == pl.Date:
+            value = value.dt.year()  # date axes filter by year
         if lo is not None:
-            frame = frame.filter(column >= lo)
+            frame = frame.filter(value >= lo)
         if hi is not None:
-            frame = frame.filter(column <= hi)
+            frame = frame.filter(value <= hi)
     return frame
 
 
