@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, Release
+from viewer.formatting import fmt
 from viewer.plots import build_scatter, group_colors, group_markers
 from viewer.query import CATEGORIES, TABLE_COLUMNS, BadQuery, Spec, parse_spec
 from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, select_points
@@ -25,14 +26,6 @@ MAX_POINTS = 1500  # more points than this are unreadable and slow; the CSV alwa
 TABLE_PAGE = 100  # table rows per page; the CSV and the JSON twin have every row
 MAX_COLOR_GROUPS = 40  # beyond this, the smallest groups share one grey "other" entry
 OTHER = "__other__"
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _fold_small_groups(groups: list[str]) -> list[str]:
@@ -113,7 +106,7 @@ def with_links(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _axis_value_text(value: Any, kind: str) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
-    return _fmt(value)
+    return fmt(value)
 
 
 def _epoch_ms(values: list) -> list:
@@ -143,7 +136,7 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
                         for d, m in zip(points["pretrain_dataset_id"].to_list(), points["pretrain_method_id"].to_list(), strict=True)],
         "chain": points["chain"].to_list(),
         "head": [rel.name("heads", h) or "-" for h in points["head_id"].to_list()],
-        "schedule": [_fmt(s) or "-" for s in points["schedule"].to_list()],
+        "schedule": [fmt(s) or "-" for s in points["schedule"].to_list()],
     }
     if spec.x.kind == "throughput" or spec.y.kind == "throughput":
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
@@ -306,7 +299,7 @@ def plot_csv() -> Response:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS[:8], sel.y_label, sel.x_label, *CSV_COLUMNS[10:]])
     for r in rows:
-        writer.writerow([_fmt(r[c]) for c in CSV_COLUMNS])
+        writer.writerow([fmt(r[c]) for c in CSV_COLUMNS])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=heedless-backbones-{rel.version}.csv"})
 

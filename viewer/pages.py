@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, TASK_TABLES, Release
+from viewer.formatting import fmt
 from viewer.query import BadQuery, parse_spec
 from viewer.releases import list_versions
 
@@ -75,17 +76,19 @@ def _family_plot(rel: Release, family_id: str) -> tuple[Any, str]:
     return item, spec.query()
 
 
+def _one_or_404(rel: Release, table: str, key: str, value: str, what: str, plural: str) -> dict[str, Any]:
+    """The row of an entity page, or a 404 page that says which id is unknown."""
+    frame = rel.tables[table].filter(pl.col(key) == value)
+    if frame.is_empty():
+        abort(404, f"There is no {what} '{value}' in release {rel.version}. See the {plural} list for every {what}.")
+    return frame.row(0, named=True)
+
+
 def _checkpoints_of(rel: Release, backbones: list[str]) -> list[str]:
     return rel.tables["checkpoints"].filter(pl.col("backbone_id").is_in(backbones)).get_column("checkpoint_id").to_list()
 
 
-@bp.app_template_filter("fmt")
-def fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+bp.add_app_template_filter(fmt, "fmt")
 
 
 @bp.app_template_filter("zip_px")
@@ -128,13 +131,11 @@ def families() -> str:
 @bp.route("/families/<family_id>")
 def family(family_id: str) -> str:
     rel = get_release()
-    fam = rel.tables["families"].filter(pl.col("family_id") == family_id)
-    if fam.is_empty():
-        abort(404, f"There is no family '{family_id}' in release {rel.version}. See the families list for every family.")
+    fam = _one_or_404(rel, "families", "family_id", family_id, "family", "families")
     backbones = rel.tables["backbones"].filter(pl.col("family_id") == family_id).sort("params_m")
     cks = _checkpoints_of(rel, backbones["backbone_id"].to_list())
     plot_item, query = _family_plot(rel, family_id)
-    return render_template("family.html", family=fam.row(0, named=True), backbones=backbones.to_dicts(),
+    return render_template("family.html", family=fam, backbones=backbones.to_dicts(),
                            results=_results_by_task(rel, {t: pl.col("checkpoint_id").is_in(cks) for t in TASK_TABLES}),
                            throughput=rel.tables["throughput"].filter(pl.col("backbone_id").is_in(backbones["backbone_id"].to_list()))
                            .select(THROUGHPUT_COLUMNS).sort(THROUGHPUT_COLUMNS[:4], nulls_last=True).to_dicts(),
@@ -156,10 +157,7 @@ def backbones() -> str:
 @bp.route("/backbones/<backbone_id>")
 def backbone(backbone_id: str) -> str:
     rel = get_release()
-    bb = rel.tables["backbones"].filter(pl.col("backbone_id") == backbone_id)
-    if bb.is_empty():
-        abort(404, f"There is no backbone '{backbone_id}' in release {rel.version}. See the backbones list.")
-    row = bb.row(0, named=True)
+    row = _one_or_404(rel, "backbones", "backbone_id", backbone_id, "backbone", "backbones")
     checkpoints = rel.tables["checkpoints"].filter(pl.col("backbone_id") == backbone_id).sort("checkpoint_id")
     cks = checkpoints["checkpoint_id"].to_list()
     tp = rel.tables["throughput"].filter(pl.col("backbone_id") == backbone_id).select(THROUGHPUT_COLUMNS).sort(THROUGHPUT_COLUMNS[1:5], nulls_last=True)
@@ -182,12 +180,10 @@ def heads() -> str:
 @bp.route("/heads/<head_id>")
 def head(head_id: str) -> str:
     rel = get_release()
-    frame = rel.tables["heads"].filter(pl.col("head_id") == head_id)
-    if frame.is_empty():
-        abort(404, f"There is no head '{head_id}' in release {rel.version}. See the heads list.")
+    entity = _one_or_404(rel, "heads", "head_id", head_id, "head", "heads")
     results = _results_by_task(rel, {"detection": pl.col("head_id") == head_id, "semantic_segmentation": pl.col("head_id") == head_id,
                                      "classification": pl.lit(False)})
-    return render_template("entity.html", kind="Head", entity=frame.row(0, named=True), results=results, release=rel,
+    return render_template("entity.html", kind="Head", entity=entity, results=results, release=rel,
                            release_version=rel.version, result_columns=RESULT_COLUMNS,
                            explorer_query=_head_query(rel, head_id))
 
@@ -216,9 +212,7 @@ def datasets() -> str:
 @bp.route("/datasets/<dataset_id>")
 def dataset(dataset_id: str) -> str:
     rel = get_release()
-    frame = rel.tables["datasets"].filter(pl.col("dataset_id") == dataset_id)
-    if frame.is_empty():
-        abort(404, f"There is no dataset '{dataset_id}' in release {rel.version}. See the datasets list.")
+    entity = _one_or_404(rel, "datasets", "dataset_id", dataset_id, "dataset", "datasets")
     results = _results_by_task(rel, {t: pl.col("eval_dataset_id") == dataset_id for t in TASK_TABLES})
     pretrained = rel.tables["checkpoints"].filter(pl.col("pretrain_dataset_id") == dataset_id).height
     query = None
@@ -226,7 +220,7 @@ def dataset(dataset_id: str) -> str:
     if present.height:
         spec = parse_spec(MultiDict([("y_task", present["task_id"][0]), ("y_dataset", dataset_id)]), rel)
         query = spec.query()
-    return render_template("entity.html", kind="Dataset", entity=frame.row(0, named=True), results=results, release=rel,
+    return render_template("entity.html", kind="Dataset", entity=entity, results=results, release=rel,
                            release_version=rel.version, result_columns=RESULT_COLUMNS, explorer_query=query,
                            note=f"{pretrained} checkpoint(s) were pretrained on it.")
 
@@ -244,13 +238,11 @@ def sources() -> str:
 @bp.route("/sources/<source_id>")
 def source(source_id: str) -> str:
     rel = get_release()
-    frame = rel.tables["sources"].filter(pl.col("source_id") == source_id)
-    if frame.is_empty():
-        abort(404, f"There is no source '{source_id}' in release {rel.version}. See the sources list.")
+    source_row = _one_or_404(rel, "sources", "source_id", source_id, "source", "sources")
     results = _results_by_task(rel, {t: pl.col("source_id") == source_id for t in TASK_TABLES})
     tp = rel.tables["throughput"].filter(pl.col("source_id") == source_id).select(THROUGHPUT_COLUMNS).sort(THROUGHPUT_COLUMNS[:4], nulls_last=True)
     params = rel.tables["backbones"].filter(pl.col("params_source_id") == source_id).select("backbone_id", "name", "params_m", "params_where")
-    return render_template("source.html", source=frame.row(0, named=True), results=results, throughput=tp.to_dicts(),
+    return render_template("source.html", source=source_row, results=results, throughput=tp.to_dicts(),
                            params=params.to_dicts(), release=rel, release_version=rel.version, result_columns=RESULT_COLUMNS,
                            throughput_columns=THROUGHPUT_COLUMNS)
 
