@@ -86,3 +86,9 @@ def test_a_result_file_must_be_named_for_its_source(fixture_raw: Path, capsys: p
 def test_check_of_the_fixture_set_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--raw", str(BAD.parent / "raw"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_real_raw_data_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    root = BAD.parents[2]
+    assert main(["check", "--raw", str(root / "raw"), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
