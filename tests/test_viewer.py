@@ -278,3 +278,20 @@ def test_the_table_pages_through_every_plotted_point(client: FlaskClient, monkey
     assert len(second["rows"]) == 6  # the JSON twin, like the CSV, has every row
     bad = client.get("/plot.json?page=3").get_json()
     assert (bad["parameter"], bad["choices"]) == ("page", "a page number from 1 to 2")
+
+
+def test_a_new_release_is_served_at_once_not_from_the_cache(tmp_path: Path, fixture_raw: Path) -> None:
+    from pipeline.release import cut_release
+
+    releases = tmp_path / "releases"
+    cut_release(fixture_raw, releases, "0.1.0")
+    app = create_app({"RELEASES_DIR": str(releases)})
+    client = app.test_client()
+    first = client.get("/families")
+    assert "Data release 0.1.0" in first.text
+    path = fixture_raw / "families" / "betaformer.yaml"
+    path.write_text(path.read_text().replace("  name: BetaFormer\n", "  name: BetaFormer Renamed\n"))
+    cut_release(fixture_raw, releases, "0.1.1")
+    second = client.get("/families", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    assert "BetaFormer Renamed" in second.text and "Data release 0.1.1" in second.text

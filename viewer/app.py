@@ -107,12 +107,13 @@ def _register_errors(app: Flask) -> None:
 
 def _register_caching(app: Flask) -> None:
     def cache_key() -> str:
-        rel = app.extensions["heedless_store"].default
-        return f"{app.config['RELEASE']}|{rel}|{request.full_path}"
+        # the release actually served: "latest" moves when a new release is cut
+        store = app.extensions["heedless_store"]
+        served = (store.versions()[-1:] or ["none"])[0] if store.default == "latest" else store.default
+        return f"{served}|{request.full_path}"
 
     def etag_for(key: str) -> str:
-        seed = f"{ASSET_VERSION}|{bokeh.__version__}|{app.extensions['heedless_store'].versions()[-1:]}|{key}"
-        return hashlib.sha256(seed.encode()).hexdigest()[:32]
+        return hashlib.sha256(f"{ASSET_VERSION}|{bokeh.__version__}|{key}".encode()).hexdigest()[:32]
 
     @app.before_request
     def serve_cached() -> Response | None:
