@@ -67,3 +67,16 @@ def test_large_selections_keep_the_frontier_then_the_best(app: Flask) -> None:
         assert (total, small.points.height) == (6, 2)
         assert small.points["pareto"].to_list() == [True, True]
         assert sorted(small.points["y"].to_list()) == [83.6, 86.0]
+
+
+@pytest.mark.parametrize(("query", "mode"), [("pareto=1", "after"), ("pareto=1&x=throughput&x_gpu=v100&x_precision=fp32", "before")])
+def test_the_frontier_steps_the_right_way_for_the_x_axis(app: Flask, query: str, mode: str) -> None:
+    from urllib.parse import parse_qsl
+
+    with app.test_request_context(f"/?{query}"):
+        rel = get_release()
+        spec = parse_spec(MultiDict(parse_qsl(query)), rel)
+        item, _ = plot_item(rel, select_points(rel, spec), spec)
+        text = json.dumps(item)
+        # "before" is Bokeh's default for step glyphs, so only "after" is written out
+        assert ('"name": "Step"' in text, '"mode": "after"' in text) == (True, mode == "after")

@@ -149,6 +149,7 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         "color_labels": {g: _category_label(rel, spec.color, g) for g in set(color_groups)}, "colors": colors,
         "markers": markers, "pareto": spec.pareto,
         "link_template": url_for("pages.backbone", backbone_id="BACKBONE").replace("BACKBONE", "@backbone_id"),
+        "pareto_step": "before" if sel.x_higher_is_better else "after",
     }
     legend = {
         "colors": [(g, _category_label(rel, spec.color, g), colors[g]) for g in sorted(set(color_groups))],

@@ -56,6 +56,7 @@ def build_scatter(
     markers: dict[str, str],
     pareto: bool,
     link_template: str = "/backbones/@backbone_id",
+    pareto_step: str = "after",
     width: int = 900,
     height: int = 560,
 ) -> figure:
@@ -85,7 +86,8 @@ def build_scatter(
         front = [i for i, on in enumerate(data["on_pareto"]) if on]
         front.sort(key=lambda i: (data["x"][i], data["y"][i]))
         fsrc = ColumnDataSource({"x": [data["x"][i] for i in front], "y": [data["y"][i] for i in front]}, name="pareto")
-        line = fig.step("x", "y", source=fsrc, mode="after", line_color="#d62728", line_width=2, line_dash="dashed",
+        # "after" when lower x is better (cost axes), "before" when higher x is better (throughput)
+        line = fig.step("x", "y", source=fsrc, mode=pareto_step, line_color="#d62728", line_width=2, line_dash="dashed",  # type: ignore[arg-type]
                         name="pareto-line")
         ring = fig.scatter("x", "y", source=fsrc, marker="circle", size=17, fill_alpha=0, line_color="#d62728",
                            line_width=2, name="pareto-points")
@@ -117,7 +119,7 @@ class ScatterTemplates:
         if key not in self._skeletons:
             from bokeh.embed import json_item
 
-            x_type, y_type, n_groups, pareto, link_template = key
+            x_type, y_type, n_groups, pareto, link_template, pareto_step = key
             placeholder: dict[str, list] = {name: [] for name in (*_DATA_COLUMNS, "color_group", "marker_group", "on_pareto")}
             for i in range(n_groups):
                 for name in _DATA_COLUMNS:
@@ -129,17 +131,17 @@ class ScatterTemplates:
                 placeholder, x_label="__X__", y_label="__Y__", x_type=x_type, y_type=y_type,
                 color_labels={f"__g{i}": f"__label{i}" for i in range(n_groups)},
                 colors={f"__g{i}": f"#{i:06x}" for i in range(n_groups)}, marker_labels={}, markers={}, pareto=pareto,
-                link_template=link_template,
+                link_template=link_template, pareto_step=pareto_step,
             )
             self._skeletons[key] = json.dumps(json_item(fig, "plot"))  # type: ignore[arg-type]
         return self._skeletons[key]
 
     def render(self, data: dict[str, list], *, x_label: str, y_label: str, x_type: str, y_type: str,
                color_labels: dict[str, str], colors: dict[str, str], markers: dict[str, str], pareto: bool,
-               link_template: str = "/backbones/@backbone_id") -> dict:
+               link_template: str = "/backbones/@backbone_id", pareto_step: str = "after") -> dict:
         """The json_item of build_scatter(data, ...), filled into a cached skeleton."""
         groups = sorted(set(data["color_group"]), key=lambda g: color_labels.get(g, g))
-        doc = json.loads(self._skeleton((x_type, y_type, len(groups), pareto, link_template)))
+        doc = json.loads(self._skeleton((x_type, y_type, len(groups), pareto, link_template, pareto_step)))
         by_group: dict[str, list[int]] = {g: [] for g in groups}
         for i, g in enumerate(data["color_group"]):
             by_group[g].append(i)
