@@ -80,3 +80,23 @@ def test_the_frontier_steps_the_right_way_for_the_x_axis(app: Flask, query: str,
         text = json.dumps(item)
         # "before" is Bokeh's default for step glyphs, so only "after" is written out
         assert ('"name": "Step"' in text, '"mode": "after"' in text) == (True, mode == "after")
+
+
+def test_the_cached_plot_keeps_the_legend_order_with_many_groups() -> None:
+    from viewer.plots import ScatterTemplates, build_scatter
+
+    groups = [f"fam{i:02d}" for i in range(12)]
+    data: dict[str, list] = {"x": [], "y": [], "color_group": [], "marker_group": [], "on_pareto": [], "backbone_id": [],
+                             "x_text": [], "y_text": [], "source": [], "backbone": [], "checkpoint": [], "pretraining": [],
+                             "chain": [], "head": [], "schedule": []}
+    for i, g in enumerate(groups):
+        for name, value in (("x", float(i)), ("y", float(12 - i)), ("color_group", g), ("marker_group", "m"),
+                            ("on_pareto", i % 2 == 0), ("backbone_id", f"b{i}")):
+            data[name].append(value)
+        for name in ("x_text", "y_text", "source", "backbone", "checkpoint", "pretraining", "chain", "head", "schedule"):
+            data[name].append(f"{name}{i}")
+    options = {"x_label": "X", "y_label": "Y", "x_type": "linear", "y_type": "log",
+               "color_labels": {g: f"Family {g[-2:]}" for g in groups}, "colors": {g: f"#0000{i:02d}" for i, g in enumerate(groups)},
+               "markers": {"m": "square"}, "pareto": True}
+    fast = ScatterTemplates().render(data, **options)
+    assert normalised(fast) == normalised(json_item(build_scatter(data, marker_labels={}, **options), "plot"))

@@ -129,7 +129,7 @@ class ScatterTemplates:
                 placeholder["on_pareto"].append(True)
             fig = build_scatter(
                 placeholder, x_label="__X__", y_label="__Y__", x_type=x_type, y_type=y_type,
-                color_labels={f"__g{i}": f"__label{i}" for i in range(n_groups)},
+                color_labels={f"__g{i}": f"__label{i:04d}" for i in range(n_groups)},  # padded: sorts as numbered
                 colors={f"__g{i}": f"#{i:06x}" for i in range(n_groups)}, marker_labels={}, markers={}, pareto=pareto,
                 link_template=link_template, pareto_step=pareto_step,
             )
