@@ -303,7 +303,3 @@ def plot_csv() -> Response:
         writer.writerow([fmt(r[c]) for c in CSV_COLUMNS])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=heedless-backbones-{rel.version}.csv"})
-
-
-def quote_id(value: str) -> str:
-    return quote(value, safe="")

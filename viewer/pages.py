@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release
-from viewer.data import TASK_METRICS, TASK_TABLES, Release
+from viewer.data import TASK_TABLES, Release
 from viewer.formatting import fmt
 from viewer.query import BadQuery, parse_spec
 from viewer.releases import list_versions
@@ -278,7 +278,3 @@ def _no_stray_args() -> None:
     if request.endpoint in ("pages.family", "pages.backbone", "pages.head", "pages.dataset", "pages.source", "pages.about", "pages.releases"):
         for name in request.args:
             raise BadQuery(name, request.args[name], "this page takes no parameters")
-
-
-def metric_names() -> dict[str, list[str]]:
-    return TASK_METRICS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -197,7 +196,3 @@ def category_value(frame: pl.DataFrame, category: str) -> pl.Series:
     if category == "none":
         return pl.Series("group", ["all"] * frame.height)
     return frame.get_column(CATEGORY_COLUMN[category]).cast(pl.String).fill_null("-")
-
-
-def as_date(value: object) -> dt.date | None:
-    return value if isinstance(value, dt.date) else None
