@@ -101,8 +101,11 @@ def _vocab_frames(raw: RawData) -> dict[str, pl.DataFrame]:
     return frames
 
 
+SECTION_OF_TASK = {"classification": "classification", "detection": "detection", "semantic_segmentation": "segmentation"}
+
+
 def _result_rows(task: str, raw: RawData, stages_out: list[Row]) -> list[Row]:
-    section = {"classification": "classification", "detection": "detection"}.get(task, "segmentation")
+    section = SECTION_OF_TASK[task]
     out = []
     for r in raw.rows.get(section, []):
         r = dict(r)
@@ -111,7 +114,7 @@ def _result_rows(task: str, raw: RawData, stages_out: list[Row]) -> list[Row]:
         stages = r["chain"]
         r["result_id"] = _result_id(task, r)
         r["chain_length"] = len(stages)
-        r["chain"], r["_stages"] = chain_text(stages), stages
+        r["chain"] = chain_text(stages)
         last = stages[-1] if stages else {}
         if section == "classification":
             r["finetune_dataset_id"] = last.get("dataset_id")
@@ -159,7 +162,7 @@ def build_tables(raw: RawData) -> dict[str, pl.DataFrame]:
     stages: list[Row] = []
     flops = {"_flops_g": pl.Float64}
     for table in T.RESULT_TABLES:
-        rows = [{**r, "_flops_g": r.get("flops_g")} for r in _result_rows(table.task or "", raw, stages)]
+        rows = [{**r, "_flops_g": r.get("flops_g")} for r in _result_rows(str(table.task), raw, stages)]
         frames[table.name] = _add_gmacs(_frame(rows, table, flops), frames["sources"]).drop("_flops_g")
     throughput = []
     for r in raw.rows.get("throughput", []):
