@@ -9,6 +9,7 @@ import polars as pl
 
 from . import tables as T
 from .checks import cross_checks
+from .context import add_measurement_context
 from .errors import ValidationFailed
 from .load import load_raw, locate
 from .schemas import validate_tables
@@ -24,6 +25,8 @@ def validated_tables(
     problems = [*raw.problems, *validate_tables(frames), *cross_checks(frames)]
     if problems:
         raise ValidationFailed(locate(problems, raw_dir))
+    # citations are merged only once every row has passed on its own (compute checks see them all)
+    add_measurement_context(frames)
     return {name: finish(frames[name], T.TABLES_BY_NAME[name]) for name in frames}
 
 

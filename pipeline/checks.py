@@ -125,9 +125,14 @@ def check_results_have_numbers(frames: dict[str, pl.DataFrame]) -> list[Problem]
     )
     for row in tp.iter_rows(named=True):
         problems.append(_problem(row, "resolution_px", "a classification throughput figure needs resolution_px: say what image size was timed"))
-    papers = frames["sources"].filter((pl.col("kind") == "paper") & pl.col("published").is_null())
-    for row in papers.iter_rows(named=True):
-        problems.append(_problem(row, "published", "a paper needs its first publication date (arXiv v1 date), written YYYY-MM-DD"))
+    undated = frames["sources"].filter(
+        ((pl.col("kind") == "paper") | pl.col("commit").is_not_null()) & pl.col("published").is_null()
+    )
+    for row in undated.iter_rows(named=True):
+        what = "a paper needs its first publication date (arXiv v1 date)" if row["kind"] == "paper" else (
+            "a document pinned at a commit needs that commit's date (git show -s --format=%cI <commit>)"
+        )
+        problems.append(_problem(row, "published", f"{what}, written YYYY-MM-DD"))
     return problems
 
 

@@ -5,6 +5,8 @@ Cross-table rules (references, vocabularies, suspicious compute) live in checks.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import pandera.polars as pa
 import polars as pl
 
@@ -82,6 +84,9 @@ class _ResultTable(_Table):
     eval_dataset_id: str
     gmacs: float | None = pa.Field(nullable=True, gt=0)
     where: str = pa.Field(str_length={"min_value": 1})
+    test_crops: int | None = pa.Field(nullable=True, in_range={"min_value": 2, "max_value": 1000})
+    crop_ratio: float | None = pa.Field(nullable=True, gt=0, le=1)
+    gmacs_scope: str = pa.Field(isin=["backbone", "whole_model"])
 
 
 class ClassificationResultsTable(_ResultTable):
@@ -129,6 +134,32 @@ class ThroughputTable(_Table):
     batch_size: int | None = _pos_int()
     images_per_s: float = pa.Field(gt=0)
     where: str = pa.Field(str_length={"min_value": 1})
+    memory_layout: str | None = pa.Field(nullable=True, isin=["nchw", "nhwc"])
+    compile_mode: str | None = pa.Field(nullable=True, isin=["eager", "compiled"])
+
+
+class LatencyTable(_Table):
+    latency_id: str = pa.Field(unique=True)
+    source_id: str
+    backbone_id: str
+    task_id: str
+    resolution_px: int | None = _pos_int()
+    device_id: str
+    runtime_id: str
+    precision_id: str
+    batch_size: int | None = _pos_int()
+    latency_ms: float = pa.Field(gt=0)
+    where: str = pa.Field(str_length={"min_value": 1})
+
+
+class CitationsTable(_Table):
+    result_id: str
+    rank: int = pa.Field(gt=0)
+    source_id: str
+    where: str
+
+    class Config:
+        unique = ["result_id", "rank"]
 
 
 class ChainStagesTable(_Table):
@@ -144,10 +175,11 @@ class ChainStagesTable(_Table):
         unique = ["result_id", "stage"]
 
 
-def _vocab_table(key: str) -> type[pa.DataFrameModel]:
-    attrs = {
-        "__annotations__": {key: str, "name": str},
-        key: pa.Field(unique=True, str_matches=ID),
+def _vocab_table(key: str, pattern: str = ID, **fields: tuple[Any, Any]) -> type[pa.DataFrameModel]:
+    attrs: dict[str, Any] = {
+        "__annotations__": {key: str, "name": str, **{f: t for f, (t, _) in fields.items()}},
+        key: pa.Field(unique=True, str_matches=pattern),
+        **{f: fld for f, (_, fld) in fields.items()},
     }
     return type(f"{key}_vocab", (_Table,), attrs)
 
@@ -161,6 +193,8 @@ SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "detection_results": DetectionResultsTable,
     "segmentation_results": SegmentationResultsTable,
     "throughput": ThroughputTable,
+    "latency": LatencyTable,
+    "citations": CitationsTable,
     "chain_stages": ChainStagesTable,
 }
 for _name, _key in [
@@ -172,8 +206,21 @@ for _name, _key in [
     ("precisions", "precision_id"),
     ("pretraining_methods", "pretraining_method_id"),
     ("token_mixers", "token_mixer_id"),
+    ("adaptations", "adaptation_id"),
+    ("test_time_procedures", "test_time_id"),
+    ("runtimes", "runtime_id"),
 ]:
     SCHEMAS[_name] = _vocab_table(_key)
+# split ids keep the names their benchmarks print (COCO's test-dev)
+SCHEMAS["splits"] = _vocab_table(
+    "split_id", r"^[a-z0-9][a-z0-9_-]*$", kind=(str, pa.Field(isin=["val", "test_dev", "test"]))
+)
+SCHEMAS["devices"] = _vocab_table(
+    "device_id", kind=(str, pa.Field(isin=["phone", "edge", "cpu", "gpu", "unknown"]))
+)
+SCHEMAS["datasets"] = _vocab_table(
+    "dataset_id", size_images=(Optional[int], pa.Field(nullable=True, gt=0))  # noqa: UP045
+)
 
 # raw field names for release columns, so messages name what the curator typed
 RAW_NAMES = {
@@ -192,10 +239,17 @@ RAW_NAMES = {
     "params_source_id": "params_source",
     "gmacs": "flops_g",
     "dataset_id": "dataset",
+    "adaptation_id": "adaptation",
+    "test_time_id": "test_time",
+    "gmacs_scope": "flops_scope",
+    "compile_mode": "compile",
+    "device_id": "device",
+    "runtime_id": "runtime",
 }
 KEY_FIELDS = {
     "result_id": "the result",
     "throughput_id": "the throughput figure",
+    "latency_id": "the latency figure",
 }
 
 

@@ -72,13 +72,25 @@ CHECKPOINT = {
     "pretrain_epochs": _f("int"),
     "license": _f("str"),
     "weights_url": _f("str"),
+    "distillation_teacher": _f("str"),
     "notes": _f("str"),
+}
+
+# How a number was measured; defaults per section live in transform.PROTOCOL_DEFAULTS.
+_PROTOCOL = {
+    "adaptation": _f("str", column="adaptation_id"),
+    "test_time": _f("str", column="test_time_id"),
+    "test_crops": _f("int"),
+    "crop_ratio": _f("float"),
+    "eval_split": _f("str"),
+    "flops_scope": _f("str", column="gmacs_scope"),
 }
 
 _RESULT_COMMON = {
     "checkpoint": _f("str", True, "checkpoint_id"),
     "chain": _f("stages"),
     "eval_dataset": _f("str", True, "eval_dataset_id"),
+    **_PROTOCOL,
     "flops_g": _f("float"),
     "where": _f("str", True),
     "tag": _f("str"),
@@ -103,7 +115,6 @@ _METRICS_DET = (
 DETECTION = {
     **_RESULT_COMMON,
     "head": _f("str", True, "head_id"),
-    "eval_split": _f("str"),
     "input_size": _f("str"),
     **{m: _f("float") for m in _METRICS_DET},
 }
@@ -111,7 +122,6 @@ DETECTION = {
 SEGMENTATION = {
     **_RESULT_COMMON,
     "head": _f("str", True, "head_id"),
-    "eval_split": _f("str"),
     "crop_px": _f("int"),
     "input_size": _f("str"),
     **{m: _f("float") for m in ("miou_ss", "miou_ms", "pixel_acc", "mean_acc")},
@@ -126,8 +136,29 @@ THROUGHPUT = {
     "gpu": _f("str", True, "gpu_id"),
     "precision": _f("str", True, "precision_id"),
     "batch_size": _f("int"),
+    "memory_layout": _f("str"),
+    "compile": _f("str", column="compile_mode"),
+    "framework": _f("str"),
     "images_per_s": _f("float", True),
     "where": _f("str", True),
+    "context_where": _f("str"),
+    "tag": _f("str"),
+    "notes": _f("str"),
+}
+
+LATENCY = {
+    "backbone": _f("str", True, "backbone_id"),
+    "task": _f("str", column="task_id"),
+    "head": _f("str", column="head_id"),
+    "resolution_px": _f("int"),
+    "input_size": _f("str"),
+    "device": _f("str", True, "device_id"),
+    "runtime": _f("str", True, "runtime_id"),
+    "precision": _f("str", True, "precision_id"),
+    "batch_size": _f("int"),
+    "latency_ms": _f("float", True),
+    "where": _f("str", True),
+    "context_where": _f("str"),
     "tag": _f("str"),
     "notes": _f("str"),
 }
@@ -137,6 +168,7 @@ RESULT_SECTIONS = {
     "detection": DETECTION,
     "segmentation": SEGMENTATION,
     "throughput": THROUGHPUT,
+    "latency": LATENCY,
 }
 
 VOCAB = {
@@ -147,6 +179,10 @@ VOCAB = {
         "tasks": _f("strlist", True),
         "roles": _f("strlist", True),
         "url": _f("str"),
+        "standard_training": _f("strlist"),
+        "public": _f("bool"),
+        "size_images": _f("int"),
+        "size_where": _f("str"),
     },
     "heads": {
         "id": _f("str", True, "head_id"),
@@ -169,4 +205,17 @@ VOCAB = {
         "kind": _f("str", True),
     },
     "token_mixers": {"id": _f("str", True, "token_mixer_id"), "name": _f("str", True)},
+    "adaptations": {
+        "id": _f("str", True, "adaptation_id"),
+        "name": _f("str", True),
+        "description": _f("str", True),
+    },
+    "test_time_procedures": {
+        "id": _f("str", True, "test_time_id"),
+        "name": _f("str", True),
+        "description": _f("str", True),
+    },
+    "splits": {"id": _f("str", True, "split_id"), "name": _f("str", True), "kind": _f("str", True)},
+    "devices": {"id": _f("str", True, "device_id"), "name": _f("str", True), "kind": _f("str", True)},
+    "runtimes": {"id": _f("str", True, "runtime_id"), "name": _f("str", True)},
 }

@@ -41,7 +41,7 @@ VOCAB_TABLES = (
         "datasets",
         "dataset_id",
         "Datasets named anywhere in the data, with the tasks they serve and their roles.",
-        {"tasks": S, "roles": S, "url": S},
+        {"tasks": S, "roles": S, "url": S, "standard_training": S, "public": B, "size_images": I, "size_where": S},
     ),
     _vocab("heads", "head_id", "Downstream heads (detectors, segmentors).", {"tasks": S, "url": S}),
     _vocab(
@@ -59,6 +59,21 @@ VOCAB_TABLES = (
         {"kind": S},
     ),
     _vocab("token_mixers", "token_mixer_id", "What mixes information across positions.", {}),
+    _vocab(
+        "adaptations",
+        "adaptation_id",
+        "How a backbone was adapted to the task a result measures (fine-tune, linear probe, kNN...).",
+        {"description": S},
+    ),
+    _vocab(
+        "test_time_procedures",
+        "test_time_id",
+        "Test-time procedures (single crop, multi-crop, single-scale, multi-scale, flip).",
+        {"description": S},
+    ),
+    _vocab("splits", "split_id", "Evaluation splits, each of a kind: val, test_dev or test.", {"kind": S}),
+    _vocab("devices", "device_id", "Devices a latency was measured on (phones, edge accelerators, CPUs, GPUs).", {"kind": S}),
+    _vocab("runtimes", "runtime_id", "Inference runtimes a latency was measured with.", {}),
 )
 
 SOURCES = Table(
@@ -112,6 +127,7 @@ BACKBONES = Table(
         "timm_arch": S,
         "hf_id": S,
         "notes": S,
+        "first_published": D,
     },
     ("backbone_id",),
     (("family_id", "families"), ("params_source_id", "sources")),
@@ -131,6 +147,7 @@ CHECKPOINTS = Table(
         "license": S,
         "weights_url": S,
         "notes": S,
+        "distillation_teacher": S,
     },
     ("checkpoint_id",),
     (
@@ -148,11 +165,31 @@ _RESULT_HEAD = {
     "chain": S,
     "chain_length": I,
 }
-_RESULT_TAIL = {"gmacs": F, "where": S, "tag": S, "notes": S}
+_RESULT_TAIL = {
+    "gmacs": F,
+    "where": S,
+    "tag": S,
+    "notes": S,
+    "adaptation_id": S,
+    "test_time_id": S,
+    "test_crops": I,
+    "crop_ratio": F,
+    "split_kind": S,
+    "gmacs_scope": S,
+    "training_data_seen": S,
+    "extra_training_data": B,
+    "citations": S,
+    "citation_count": I,
+    "conflict": B,
+    "conflicts_with": S,
+}
 _RESULT_FKS = (
     ("source_id", "sources"),
     ("checkpoint_id", "checkpoints"),
     ("eval_dataset_id", "datasets"),
+    ("adaptation_id", "adaptations"),
+    ("test_time_id", "test_time_procedures"),
+    ("eval_split", "splits"),
 )
 
 BOX = ("box_ap", "box_ap50", "box_ap75", "box_ap_s", "box_ap_m", "box_ap_l")
@@ -169,9 +206,14 @@ CLASSIFICATION = Table(
         "eval_dataset_id": S,
         "eval_resolution_px": I,
         **{m: F for m in CLASSIFICATION_METRICS},
-        **_RESULT_TAIL,
+        "gmacs": F,
+        "where": S,
+        "tag": S,
+        "notes": S,
         "timm_model": S,
         "mmpretrain_model": S,
+        "eval_split": S,
+        **{k: v for k, v in _RESULT_TAIL.items() if k not in ("gmacs", "where", "tag", "notes")},
     },
     ("result_id",),
     (*_RESULT_FKS, ("finetune_dataset_id", "datasets")),
@@ -238,6 +280,10 @@ THROUGHPUT = Table(
         "where": S,
         "tag": S,
         "notes": S,
+        "memory_layout": S,
+        "compile_mode": S,
+        "framework": S,
+        "context_where": S,
     },
     ("throughput_id",),
     (
@@ -249,6 +295,49 @@ THROUGHPUT = Table(
         ("precision_id", "precisions"),
     ),
     label="throughput_id",
+)
+
+LATENCY = Table(
+    "latency",
+    "Latency measurements (milliseconds per batch) with their context: device, runtime, precision, batch size.",
+    {
+        "latency_id": S,
+        "source_id": S,
+        "backbone_id": S,
+        "task_id": S,
+        "head_id": S,
+        "resolution_px": I,
+        "input_size": S,
+        "device_id": S,
+        "runtime_id": S,
+        "precision_id": S,
+        "batch_size": I,
+        "latency_ms": F,
+        "where": S,
+        "context_where": S,
+        "tag": S,
+        "notes": S,
+    },
+    ("latency_id",),
+    (
+        ("source_id", "sources"),
+        ("backbone_id", "backbones"),
+        ("task_id", "tasks"),
+        ("head_id", "heads"),
+        ("device_id", "devices"),
+        ("runtime_id", "runtimes"),
+        ("precision_id", "precisions"),
+    ),
+    label="latency_id",
+)
+
+CITATIONS = Table(
+    "citations",
+    "Every document that reports a result's value: one measurement, many citations (rank 1 is the primary, "
+    "the result's own source_id).",
+    {"result_id": S, "rank": I, "source_id": S, "where": S},
+    ("result_id", "rank"),
+    (("source_id", "sources"),),
 )
 
 CHAIN_STAGES = Table(
@@ -276,6 +365,8 @@ TABLES: tuple[Table, ...] = (
     CHECKPOINTS,
     *RESULT_TABLES,
     THROUGHPUT,
+    LATENCY,
+    CITATIONS,
     CHAIN_STAGES,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -332,14 +423,14 @@ COLUMN_DOCS: dict[str, str] = {
     "arxiv_version": "arXiv version the numbers were read from.",
     "url": "Web address.",
     "venue": "Venue of publication.",
-    "published": "Date of first public version.",
+    "published": "Date of the document: a paper's first public version (arXiv v1), a model zoo's pinned commit.",
     "code_url": "Code repository.",
     "commit": "Repository commit the numbers were read at (model-zoo documents).",
     "flops_convention": "What the document's 'FLOPs' mean: macs (multiply-accumulates) or flops "
     "(2 x MACs).",
     "token_mixer_id": "Token mixer (token_mixers.token_mixer_id).",
     "hierarchical": "True for multi-stage pyramids, false for isotropic models.",
-    "params_m": "Parameters, millions.",
+    "params_m": "Parameters of the backbone alone (no detector or segmentor head), millions.",
     "params_source_id": "Document the parameter count was read from.",
     "params_where": "Where in that document.",
     "timm_arch": "timm architecture name.",
@@ -359,6 +450,43 @@ COLUMN_DOCS: dict[str, str] = {
     "dataset_ids": "Datasets.",
     "gpu": "Accelerator.",
     "pretraining_method_id": "Pretraining method id.",
+    "adaptation_id": "How the backbone was adapted to the task (adaptations.adaptation_id): fine_tune, "
+    "linear_probe, knn, attentive_probe, zero_shot, frozen_head.",
+    "test_time_id": "Test-time procedure (test_time_procedures.test_time_id). For segmentation it describes "
+    "miou_ms; miou_ss is single-scale by definition.",
+    "test_crops": "Number of crops of a multi-crop evaluation (e.g. 10); empty otherwise.",
+    "crop_ratio": "Centre-crop ratio at test time, where the source states it (0.875 = 224 from 256).",
+    "split_kind": "Kind of the evaluation split: val, test_dev or test.",
+    "split_id": "Evaluation split id.",
+    "gmacs_scope": "What gmacs counts: backbone (the backbone alone) or whole_model (the whole detector or "
+    "segmentor, head included). params_m is always the backbone's.",
+    "training_data_seen": "Every dataset the weights saw before this evaluation (pretraining, then each chain "
+    "stage), comma-separated, in order.",
+    "extra_training_data": "True when the weights saw data beyond the evaluation dataset's standard training "
+    "set (datasets.standard_training), as Papers with Code's 'extra training data'.",
+    "citations": "Every document reporting this value, primary first, as 'source_id (where)', separated by '; '.",
+    "citation_count": "Number of documents reporting this value.",
+    "conflict": "True when another document reports a different value for the same checkpoint, chain, "
+    "evaluation and protocol (see conflicts_with).",
+    "conflicts_with": "Result ids reporting a different value for the same measurement, separated by '; '.",
+    "rank": "Citation order: 1 is the primary document (papers before model zoos, then earliest).",
+    "first_published": "Date of the backbone's first public document (earliest date among the documents "
+    "that report it).",
+    "distillation_teacher": "The teacher a distilled checkpoint learned from (a checkpoint id, or its name).",
+    "standard_training": "For an evaluation dataset: the training data its benchmark takes as standard "
+    "(comma-separated); anything beyond is extra training data.",
+    "public": "True when the dataset is publicly available, false when private.",
+    "size_images": "Number of images, as a primary document states it.",
+    "size_where": "Where that size is stated (source id and place).",
+    "description": "What the value means.",
+    "memory_layout": "Memory layout of the timed run: nchw or nhwc (channels_last); empty when not stated.",
+    "compile_mode": "eager or compiled (e.g. torch.compile); empty when not stated.",
+    "framework": "Framework and version of the timed run, as the source prints it.",
+    "context_where": "Where in the source the GPU, precision or batch size is stated, when not beside the number.",
+    "latency_id": "Derived key: source/latency/backbone/task/[head/]size/device/runtime/precision/batch.",
+    "device_id": "Device (devices.device_id); 'unknown' when the source does not say.",
+    "runtime_id": "Inference runtime (runtimes.runtime_id); 'unknown' when the source does not say.",
+    "latency_ms": "Latency, milliseconds per batch.",
 }
 for _m in BOX + MASK:
     COLUMN_DOCS[_m] = "COCO-style " + _m.replace("_", " ").replace("ap", "AP") + " (0-100)."

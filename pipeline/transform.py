@@ -17,7 +17,11 @@ from .load import RawData, Row
 
 PROVENANCE = {"_file": pl.String, "_label": pl.String, "_path": pl.String}
 FLOPS_FACTOR = {"macs": 1.0, "flops": 0.5}
-DEFAULT_SPLIT = {"detection": "val2017", "segmentation": "val"}
+DEFAULT_SPLIT = {"classification": "val", "detection": "val2017", "segmentation": "val"}
+# What a result means when the document says nothing else (raw/README.md, protocol fields)
+DEFAULT_ADAPTATION = "fine_tune"
+DEFAULT_TEST_TIME = {"classification": "single_crop", "detection": "single_scale"}
+DEFAULT_SCOPE = {"classification": "backbone", "detection": "whole_model", "segmentation": "whole_model"}
 
 
 def _stage_text(stage: Row) -> str:
@@ -58,6 +62,13 @@ def _result_id(task: str, row: Row) -> str:
         parts.append(f"{row.get('eval_dataset_id')}:{row['eval_split']}")
     else:
         parts.append(f"{row.get('eval_dataset_id')}:{row['eval_split']}@{row.get('crop_px')}")
+    if row.get("adaptation_id") not in (None, DEFAULT_ADAPTATION):
+        parts.append(str(row["adaptation_id"]))
+    if task == "classification" and row.get("test_time_id") not in (None, DEFAULT_TEST_TIME["classification"]):
+        crops = row.get("test_crops")
+        parts.append(f"{row['test_time_id']}{crops if crops is not None else ''}")
+    if task == "detection" and row.get("test_time_id") not in (None, DEFAULT_TEST_TIME["detection"]):
+        parts.append(str(row["test_time_id"]))
     if row.get("tag"):
         parts.append(str(row["tag"]))
     return "/".join(parts)
@@ -81,6 +92,25 @@ def _throughput_id(row: Row) -> str:
     return "/".join(parts)
 
 
+def _latency_id(row: Row) -> str:
+    size = row.get("resolution_px") or row.get("input_size") or "?"
+    batch = row.get("batch_size")
+    parts = [
+        str(row.get("source_id")),
+        "latency",
+        str(row.get("backbone_id")),
+        str(row["task_id"]),
+        *([str(row["head_id"])] if row.get("head_id") else []),
+        str(size),
+        str(row.get("device_id")),
+        str(row.get("runtime_id")),
+        str(row.get("precision_id")),
+        f"bs{batch}" if batch is not None else "bs?",
+        *([str(row["tag"])] if row.get("tag") else []),
+    ]
+    return "/".join(parts)
+
+
 def _frame(rows: list[Row], table: T.Table, extra: dict[str, Any] | None = None) -> pl.DataFrame:
     schema = {**table.schema, **PROVENANCE, **(extra or {})}
     prepared = [{**r, "_path": _path_text(r)} for r in rows]
@@ -93,7 +123,7 @@ def _vocab_frames(raw: RawData) -> dict[str, pl.DataFrame]:
         rows = []
         for r in raw.rows.get(f"vocab_{table.name}", []):
             r = dict(r)
-            for key in ("tasks", "roles"):
+            for key in ("tasks", "roles", "standard_training"):
                 if isinstance(r.get(key), list):
                     r[key] = ",".join(r[key])
             rows.append(r)
@@ -109,8 +139,7 @@ def _result_rows(task: str, raw: RawData, stages_out: list[Row]) -> list[Row]:
     out = []
     for r in raw.rows.get(section, []):
         r = dict(r)
-        if section in DEFAULT_SPLIT:
-            r["eval_split"] = r.get("eval_split") or DEFAULT_SPLIT[section]
+        _protocol_defaults(section, r)
         stages = r["chain"]
         r["result_id"] = _result_id(task, r)
         r["chain_length"] = len(stages)
@@ -131,6 +160,18 @@ def _result_rows(task: str, raw: RawData, stages_out: list[Row]) -> list[Row]:
             )
         out.append(r)
     return out
+
+
+def _protocol_defaults(section: str, r: Row) -> None:
+    """Fill the protocol fields a document left at their defaults (raw/README.md)."""
+    r["eval_split"] = r.get("eval_split") or DEFAULT_SPLIT[section]
+    r["adaptation_id"] = r.get("adaptation_id") or DEFAULT_ADAPTATION
+    if r.get("test_time_id") is None:
+        if section == "segmentation":
+            r["test_time_id"] = "multi_scale_flip" if r.get("miou_ms") is not None else None
+        else:
+            r["test_time_id"] = DEFAULT_TEST_TIME[section]
+    r["gmacs_scope"] = r.get("gmacs_scope") or DEFAULT_SCOPE[section]
 
 
 def _add_gmacs(frame: pl.DataFrame, sources: pl.DataFrame) -> pl.DataFrame:
@@ -171,5 +212,13 @@ def build_tables(raw: RawData) -> dict[str, pl.DataFrame]:
         r["throughput_id"] = _throughput_id(r)
         throughput.append(r)
     frames["throughput"] = _frame(throughput, T.THROUGHPUT)
+    latency = []
+    for r in raw.rows.get("latency", []):
+        r = dict(r)
+        r["task_id"] = r.get("task_id") or "classification"
+        r["latency_id"] = _latency_id(r)
+        latency.append(r)
+    frames["latency"] = _frame(latency, T.LATENCY)
     frames["chain_stages"] = _frame(stages, T.CHAIN_STAGES)
+    frames["citations"] = _frame([], T.CITATIONS)  # filled once the rows pass validation (context.py)
     return frames

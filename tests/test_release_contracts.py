@@ -81,6 +81,9 @@ def test_sqlite_passes_foreign_key_and_integrity_checks(fixture_release: Path) -
         ("checkpoints", "checkpoint_id"),
         ("datasets", "eval_dataset_id"),
         ("datasets", "finetune_dataset_id"),
+        ("adaptations", "adaptation_id"),
+        ("test_time_procedures", "test_time_id"),
+        ("splits", "eval_split"),
     }
 
 
@@ -96,18 +99,42 @@ def test_sqlite_views_read_without_joins(fixture_release: Path) -> None:
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-A", 224, 20.5, None),
         ("AlphaNet", "AlphaNet-L", "ImageNet-1k", "ImageNet-1k", 224, 82.0, 20.0),
-        ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
         ("BetaFormer", "BetaFormer-B", "ImageNet-1k", "ImageNet-1k", 224, 83.6, 17.6),
+    ]
+
+
+def test_the_same_value_from_two_documents_is_one_result_citing_both(fixture_release: Path) -> None:
+    frame = pl.read_parquet(fixture_release / "classification_results.parquet")
+    row = frame.filter((pl.col("checkpoint_id") == "alphanet_s.in1k") & (pl.col("eval_dataset_id") == "imagenet_1k"))
+    assert row.select("result_id", "source_id", "citations", "citation_count", "conflict").rows() == [
+        (
+            "alpha2021net/classification/alphanet_s.in1k/none/imagenet_1k@224",
+            "alpha2021net",
+            "alpha2021net (Table 1); beta2022former (Table 2)",
+            2,
+            False,
+        )
+    ]
+    cites = pl.read_parquet(fixture_release / "citations.parquet").filter(pl.col("result_id") == row["result_id"][0])
+    assert cites.select("rank", "source_id", "where").rows() == [(1, "alpha2021net", "Table 1"), (2, "beta2022former", "Table 2")]
+
+
+def test_different_values_for_one_measurement_stay_apart_marked_as_a_conflict(fixture_release: Path) -> None:
+    frame = pl.read_parquet(fixture_release / "classification_results.parquet")
+    rows = frame.filter((pl.col("checkpoint_id") == "alphanet_l.in1k") & (pl.col("eval_dataset_id") == "imagenet_1k"))
+    assert rows.sort("result_id").select("source_id", "top1", "conflict", "conflicts_with").rows() == [
+        ("alpha2021net", 83.0, True, "beta2022former/classification/alphanet_l.in1k/none/imagenet_1k@224"),
+        ("beta2022former", 82.0, True, "alpha2021net/classification/alphanet_l.in1k/none/imagenet_1k@224"),
     ]
 
 
 def test_compute_is_normalised_to_gmacs_with_each_sources_convention(fixture_release: Path) -> None:
     frame = pl.read_parquet(fixture_release / "classification_results.parquet")
     beta = frame.filter(pl.col("source_id") == "beta2022former").sort("result_id")
-    # beta2022former counts true FLOPs: 40.0, 8.0 and 35.2 GFLOPs are 20.0, 4.0 and 17.6 GMACs
+    # beta2022former counts true FLOPs: 40.0 and 35.2 GFLOPs are 20.0 and 17.6 GMACs (its 8.0 GFLOPs for
+    # AlphaNet-S, 4.0 GMACs, agree with the primary alpha2021net, which that result now cites first)
     assert beta.select("checkpoint_id", "gmacs").rows() == [
         ("alphanet_l.in1k", 20.0),
-        ("alphanet_s.in1k", 4.0),
         ("betaformer_b.mae_in1k", 17.6),
     ]
 
@@ -171,12 +198,16 @@ def test_diff_reports_an_added_a_removed_and_a_changed_row_exactly(
     assert capsys.readouterr().out == (
         "# v0.1.0 -> v0.2.0 (a minor change)\n"
         "### Added\n"
+        "- citations: 1 row(s)\n"
+        "  - `alpha2021net/classification/alphanet_s.in1k/none/imagenet_r@224|1`\n"
         "- classification_results: 1 row(s)\n"
         "  - `alpha2021net/classification/alphanet_s.in1k/none/imagenet_r@224`\n"
         "\n### Changed\n"
         "- classification_results: 1 value(s)\n"
         "  - `alpha2021net/classification/alphanet_l.in1k/none/imagenet_1k@224` top1: 83.0 -> 83.1 (source alpha2021net)\n"
         "\n### Removed\n"
+        "- citations: 1 row(s)\n"
+        "  - `alpha2021net/classification/alphanet_s.in1k/none/imagenet_a@224|1`\n"
         "- classification_results: 1 row(s)\n"
         "  - `alpha2021net/classification/alphanet_s.in1k/none/imagenet_a@224`\n"
     )

@@ -1,0 +1,258 @@
+"""How each number was measured, beyond its own row: split kind, training data seen, citations.
+
+- `split_kind` comes from the splits vocabulary (val, test_dev, test).
+- `training_data_seen` lists every dataset the weights saw before the evaluation (the checkpoint's
+  pretraining dataset, then each chain stage); `extra_training_data` says whether any of them lies
+  outside the evaluation dataset's standard training set (`standard_training` in vocab/datasets.yaml).
+- One measurement, many citations: results of different documents that agree on the checkpoint,
+  chain, evaluation and protocol and on every metric both give are one result citing all of them
+  (papers first, then the earliest document). Different values stay apart, marked as a conflict.
+- A backbone's `first_published` is the earliest date among the documents that report it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import polars as pl
+
+from . import tables as T
+
+MEASUREMENT_KEYS = {
+    "classification_results": (
+        "checkpoint_id", "chain", "eval_dataset_id", "eval_resolution_px", "eval_split",
+        "adaptation_id", "test_time_id", "test_crops",
+    ),
+    "detection_results": (
+        "checkpoint_id", "head_id", "chain", "eval_dataset_id", "eval_split", "adaptation_id", "test_time_id",
+    ),
+    "segmentation_results": (
+        "checkpoint_id", "head_id", "chain", "eval_dataset_id", "eval_split", "crop_px", "adaptation_id",
+        "test_time_id",
+    ),
+}
+METRICS = {
+    "classification_results": T.CLASSIFICATION_METRICS,
+    "detection_results": T.BOX + T.MASK,
+    "segmentation_results": T.SEGMENTATION_METRICS,
+}
+FILLED = ("gmacs", "input_size")  # taken from a later citation when the primary leaves them empty
+
+
+def add_measurement_context(frames: dict[str, pl.DataFrame]) -> None:
+    """Add split kinds, training data seen, citations and first dates to the frames, in place."""
+    citations: list[pl.DataFrame] = []
+    removed: set[str] = set()
+    for table in T.RESULT_TABLES:
+        frame = _add_split_kind(frames[table.name], frames["splits"])
+        frame = _add_training_data(frame, frames["checkpoints"], frames["chain_stages"], frames["datasets"])
+        frame, cites, gone = _merge_citations(table.name, frame, frames["sources"])
+        frames[table.name] = frame
+        citations.append(cites)
+        removed |= gone
+    if removed:
+        frames["chain_stages"] = frames["chain_stages"].filter(~pl.col("result_id").is_in(list(removed)))
+    frames["citations"] = pl.concat(citations)
+    frames["backbones"] = _add_first_published(frames)
+
+
+def _unique(frame: pl.DataFrame, key: str, *cols: str) -> pl.DataFrame:
+    return frame.select(key, *cols).filter(pl.col(key).is_not_null()).unique(key, keep="first", maintain_order=True)
+
+
+def _add_split_kind(frame: pl.DataFrame, splits: pl.DataFrame) -> pl.DataFrame:
+    kinds = _unique(splits, "split_id", "kind").rename({"split_id": "eval_split", "kind": "_kind"})
+    return (
+        frame.drop("split_kind")
+        .join(kinds, on="eval_split", how="left", validate="m:1")
+        .rename({"_kind": "split_kind"})
+    )
+
+
+def _add_training_data(
+    frame: pl.DataFrame, checkpoints: pl.DataFrame, stages: pl.DataFrame, datasets: pl.DataFrame
+) -> pl.DataFrame:
+    pretrain = _unique(checkpoints, "checkpoint_id", "pretrain_dataset_id").rename({"pretrain_dataset_id": "_pre"})
+    seen_in_chain = (
+        stages.filter(pl.col("result_id").is_in(frame.get_column("result_id").implode()))
+        .sort("result_id", "stage")
+        .group_by("result_id", maintain_order=True)
+        .agg(pl.col("dataset_id").drop_nulls().alias("_stages"))
+    )
+    standard = _unique(datasets, "dataset_id", "standard_training").rename(
+        {"dataset_id": "eval_dataset_id", "standard_training": "_std"}
+    )
+    seen = pl.concat_list(pl.col("_pre"), pl.col("_stages")).list.drop_nulls().list.unique(
+        maintain_order=True
+    )
+    std = pl.concat_list(
+        pl.col("_std").str.split(",").fill_null(pl.lit([], dtype=pl.List(pl.String))), pl.col("eval_dataset_id")
+    )
+    return (
+        frame.drop("training_data_seen", "extra_training_data")
+        .join(pretrain, on="checkpoint_id", how="left", validate="m:1")
+        .join(seen_in_chain, on="result_id", how="left", validate="m:1")
+        .with_columns(pl.col("_stages").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .join(standard, on="eval_dataset_id", how="left", validate="m:1")
+        .with_columns(_seen=seen, _stdl=std)
+        .with_columns(
+            pl.col("_seen").list.join(",").alias("training_data_seen"),
+            (pl.col("_seen").list.set_difference(pl.col("_stdl")).list.len() > 0).alias("extra_training_data"),
+        )
+        .drop("_pre", "_stages", "_std", "_seen", "_stdl")
+    )
+
+
+def _source_order(sources: pl.DataFrame) -> dict[str, tuple]:
+    """Papers before model zoos and other documents, then the earliest, then by id."""
+    order = {}
+    for r in sources.iter_rows(named=True):
+        published = r["published"].isoformat() if r["published"] is not None else "9999"
+        order[r["source_id"]] = (0 if r["kind"] == "paper" else 1, published, r["source_id"])
+    return order
+
+
+def _compatible(values: dict[str, Any], row: dict[str, Any], metrics: tuple[str, ...]) -> bool:
+    common = [m for m in metrics if values.get(m) is not None and row.get(m) is not None]
+    return bool(common) and all(abs(values[m] - row[m]) < 1e-9 for m in common)
+
+
+def _clusters(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> list[list[dict[str, Any]]]:
+    clusters: list[list[dict[str, Any]]] = []
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        for cluster, vals in zip(clusters, values, strict=True):
+            if row["source_id"] not in {r["source_id"] for r in cluster} and _compatible(vals, row, metrics):
+                cluster.append(row)
+                for m in metrics:
+                    if vals.get(m) is None:
+                        vals[m] = row.get(m)
+                break
+        else:
+            clusters.append([row])
+            values.append({m: row.get(m) for m in metrics})
+    return clusters
+
+
+def _disagree(a: list[dict[str, Any]], b: list[dict[str, Any]], metrics: tuple[str, ...]) -> bool:
+    """Two clusters give different values for a metric both report."""
+    def values(cluster: list[dict[str, Any]]) -> dict[str, Any]:
+        return {m: next((r[m] for r in cluster if r.get(m) is not None), None) for m in metrics}
+
+    va, vb = values(a), values(b)
+    return any(va[m] is not None and vb[m] is not None and abs(va[m] - vb[m]) >= 1e-9 for m in metrics)
+
+
+def _cite(row: dict[str, Any]) -> str:
+    return f"{row['source_id']} ({row['where']})"
+
+
+def _merge_citations(
+    name: str, frame: pl.DataFrame, sources: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, set[str]]:
+    metrics = METRICS[name]
+    keys = list(MEASUREMENT_KEYS[name])
+    frame = frame.drop("citations", "citation_count", "conflict", "conflicts_with").with_row_index("_row")
+    shared = (
+        frame.group_by(keys)
+        .agg(pl.col("source_id").n_unique().alias("_n"))
+        .filter(pl.col("_n") > 1)
+        .drop("_n")
+    )
+    multi = frame.join(shared, on=keys, how="semi", nulls_equal=True)
+    order = _source_order(sources)
+    updates: list[dict[str, Any]] = []
+    citations: list[dict[str, Any]] = []
+    dropped: set[int] = set()
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for row in multi.iter_rows(named=True):
+        groups[tuple(row[k] for k in keys)].append(row)
+    for rows in groups.values():
+        rows.sort(key=lambda r: (order.get(r["source_id"], (2, "9999", str(r["source_id"]))), r["_row"]))
+        clusters = _clusters(rows, metrics)
+        for cluster in clusters:
+            primary, rest = cluster[0], cluster[1:]
+            mine = {r["source_id"] for r in cluster}
+            others = [
+                c[0]["result_id"] for c in clusters
+                if c is not cluster
+                and not ({r["source_id"] for r in c} <= mine or mine <= {r["source_id"] for r in c})
+                and _disagree(cluster, c, metrics)
+            ]
+            upd: dict[str, Any] = {
+                "_row": primary["_row"],
+                "citations": "; ".join(_cite(r) for r in cluster),
+                "citation_count": len(cluster),
+                "conflict": bool(others),
+                "conflicts_with": "; ".join(others) if others else None,
+            }
+            for col in (*metrics, *FILLED):
+                upd[f"_fill_{col}"] = next((r[col] for r in rest if r.get(col) is not None), None)
+            updates.append(upd)
+            dropped.update(r["_row"] for r in rest)
+            citations.extend(
+                {"result_id": primary["result_id"], "rank": rank, "source_id": c["source_id"], "where": c["where"],
+                 "_file": c["_file"], "_label": c["_label"], "_path": c["_path"]}
+                for rank, c in enumerate(cluster, start=1)
+            )
+    gone = set(frame.filter(pl.col("_row").is_in(list(dropped))).get_column("result_id").to_list())
+    fills = (*metrics, *(c for c in FILLED if c in frame.columns))
+    upd_schema: dict[str, Any] = {
+        "_row": pl.UInt32, "citations": pl.String, "citation_count": pl.Int64, "conflict": pl.Boolean,
+        "conflicts_with": pl.String, **{f"_fill_{c}": frame.schema[c] for c in fills},
+    }
+    upd_frame = pl.from_dicts(updates, schema=upd_schema) if updates else pl.DataFrame(schema=upd_schema)
+    merged = (
+        frame.filter(~pl.col("_row").is_in(list(dropped)))
+        .join(upd_frame, on="_row", how="left", validate="1:1")
+        .with_columns(
+            pl.col("citations").fill_null(pl.concat_str(pl.col("source_id"), pl.lit(" ("), pl.col("where"), pl.lit(")"))),
+            pl.col("citation_count").fill_null(1),
+            pl.col("conflict").fill_null(False),
+            *(pl.coalesce(c, f"_fill_{c}").alias(c) for c in fills),
+        )
+        .drop("_row", *(f"_fill_{c}" for c in fills))
+    )
+    cited_rows = {u["_row"] for u in updates}
+    single = frame.filter(~pl.col("_row").is_in(list(dropped | cited_rows)))
+    cols = ["result_id", "rank", "source_id", "where", "_file", "_label", "_path"]
+    schema = {c: (pl.Int64 if c == "rank" else pl.String) for c in cols}
+    cited = pl.concat(
+        [
+            pl.from_dicts(citations, schema=schema) if citations else pl.DataFrame(schema=schema),
+            single.select("result_id", pl.lit(1, pl.Int64).alias("rank"), *cols[2:]).cast(schema),  # type: ignore[arg-type]
+        ]
+    )
+    return merged, cited, gone
+
+
+def _add_first_published(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    dates = _unique(frames["sources"], "source_id", "published")
+    ckpt = _unique(frames["checkpoints"], "checkpoint_id", "backbone_id")
+    backbones = frames["backbones"]
+    pairs = [
+        backbones.select("backbone_id", pl.col("params_source_id").alias("source_id")),
+        backbones.join(_unique(frames["families"], "family_id", "source_id"), on="family_id", how="inner").select(
+            "backbone_id", "source_id"
+        ),
+        frames["throughput"].select("backbone_id", "source_id"),
+        frames["latency"].select("backbone_id", "source_id"),
+        *(
+            frames[t.name].select("checkpoint_id", "source_id").join(ckpt, on="checkpoint_id", how="inner").select(
+                "backbone_id", "source_id"
+            )
+            for t in T.RESULT_TABLES
+        ),
+    ]
+    first = (
+        pl.concat(pairs)
+        .join(dates, on="source_id", how="inner")
+        .group_by("backbone_id")
+        .agg(pl.col("published").min().alias("_first"))
+    )
+    return (
+        backbones.drop("first_published")
+        .join(first, on="backbone_id", how="left", validate="m:1")
+        .rename({"_first": "first_published"})
+    )
