@@ -14,19 +14,28 @@ from .views import VIEW_DOCS
 QUERIES_FILE = Path(__file__).with_name("canned_queries.yaml")
 
 FACETS = {
-    "classification_results": ["eval_dataset_id", "finetune_dataset_id", "eval_resolution_px", "source_id"],
-    "detection_results": ["head_id", "train_epochs", "eval_dataset_id", "source_id"],
-    "segmentation_results": ["head_id", "eval_dataset_id", "crop_px", "source_id"],
-    "throughput": ["gpu_id", "precision_id", "task_id", "batch_size"],
+    "classification_results": ["eval_dataset_id", "adaptation_id", "test_time_id", "split_kind",
+                               "extra_training_data", "finetune_dataset_id", "eval_resolution_px", "source_id"],
+    "detection_results": ["head_id", "train_epochs", "eval_dataset_id", "eval_split", "test_time_id",
+                          "adaptation_id", "extra_training_data", "source_id"],
+    "segmentation_results": ["head_id", "eval_dataset_id", "crop_px", "test_time_id", "adaptation_id",
+                             "extra_training_data", "source_id"],
+    "throughput": ["gpu_id", "precision_id", "task_id", "batch_size", "memory_layout", "compile_mode"],
+    "latency": ["device_id", "runtime_id", "precision_id", "task_id"],
+    "citations": ["source_id", "rank"],
     "backbones": ["family_id"],
     "checkpoints": ["pretrain_dataset_id", "pretrain_method_id"],
     "families": ["token_mixer_id", "hierarchical"],
     "sources": ["kind", "year", "flops_convention"],
     "chain_stages": ["dataset_id", "stage"],
-    "classification": ["family", "eval_dataset", "pretrain_dataset", "pretrain_method"],
-    "detection": ["family", "head", "train_epochs", "pretrain_dataset"],
-    "semantic_segmentation": ["family", "head", "crop_px", "pretrain_dataset"],
+    "classification": ["family", "eval_dataset", "adaptation", "test_time", "split_kind", "extra_training_data",
+                       "pretrain_dataset", "pretrain_method"],
+    "detection": ["family", "head", "train_epochs", "eval_split", "test_time", "adaptation", "extra_training_data",
+                  "pretrain_dataset"],
+    "semantic_segmentation": ["family", "head", "crop_px", "test_time", "adaptation", "extra_training_data",
+                              "pretrain_dataset"],
     "throughput_figures": ["gpu", "precision", "family", "task"],
+    "latency_figures": ["device", "runtime", "precision", "family"],
 }
 SORT_DESC = {
     "classification_results": "top1",
@@ -50,6 +59,11 @@ VIEW_COLUMNS = {
     "gpu": "Accelerator ('Not stated' when the source does not say).",
     "precision": "Numeric precision ('Not stated' when the source does not say).",
     "task": "Task.",
+    "adaptation": "How the backbone was adapted (Full fine-tune, Linear probe, kNN, ...).",
+    "test_time": "Test-time procedure (single crop, multi-crop, single-scale, multi-scale...).",
+    "backbone_first_published": "Date of the backbone's first public document.",
+    "device": "Device the latency was measured on.",
+    "runtime": "Inference runtime of the latency.",
 }
 
 

@@ -36,4 +36,4 @@ def test_every_table_view_and_column_is_documented_for_datasette(fixture_release
     undocumented = sorted(f"{t}.{c}" for t, m in tables.items() for c, doc in m["columns"].items() if not doc)
     assert undocumented == []
     assert all(m["description"] for m in tables.values())
-    assert set(tables) == {t.name for t in T.TABLES} | {"classification", "detection", "semantic_segmentation", "throughput_figures"}
+    assert set(tables) == {t.name for t in T.TABLES} | {"classification", "detection", "semantic_segmentation", "throughput_figures", "latency_figures"}

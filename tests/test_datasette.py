@@ -88,7 +88,6 @@ def test_pareto_frontier_of_top1_against_gmacs(ds: Datasette) -> None:
     got = [(r["checkpoint_id"], r["gmacs"], r["top1"], r["source_id"]) for r in rows(ds, "pareto_top1_vs_gmacs")]
     assert got == [
         ("alphanet_s.in1k", 4.0, 80.0, "alpha2021net"),
-        ("alphanet_s.in1k", 4.0, 80.0, "beta2022former"),
         ("alphanet_l.in1k", 15.0, 83.0, "alpha2021net"),
         ("betaformer_b.mae_in1k", 17.6, 83.6, "beta2022former"),
         ("alphanet_l.in22k", 45.0, 86.0, "alpha2021net"),
@@ -127,6 +126,17 @@ def test_checkpoint_across_tasks_with_default_and_chosen_head(ds: Datasette) -> 
     ]
 
 
+def test_best_top1_under_gmacs_with_imagenet_1k_data_only(ds: Datasette) -> None:
+    got = [(r["checkpoint_id"], r["top1"], r["gmacs"], r["training_data_seen"]) for r in rows(ds, "best_top1_under_gmacs_no_extra_data", "&max_gmacs=20")]
+    # alphanet_l.in22k (86.0) saw ImageNet-22k and costs 45 GMACs; betaformer's MAE pretraining saw only ImageNet-1k
+    assert got == [
+        ("betaformer_b.mae_in1k", 83.6, 17.6, "imagenet_1k"),
+        ("alphanet_l.in1k", 83.0, 15.0, "imagenet_1k"),
+        ("alphanet_l.in1k", 82.0, 20.0, "imagenet_1k"),
+        ("alphanet_s.in1k", 80.0, 4.0, "imagenet_1k"),
+    ]
+
+
 def test_throughput_with_unstated_context(ds: Datasette) -> None:
     got = [(r["backbone"], r["gpu_id"], r["precision_id"], r["batch_size"], r["images_per_s"]) for r in rows(ds, "throughput_with_unstated_context")]
     assert got == [("AlphaNet-L", "a100", "unknown", None, 300.0)]
@@ -134,7 +144,8 @@ def test_throughput_with_unstated_context(ds: Datasette) -> None:
 
 def test_numbers_per_source(ds: Datasette) -> None:
     got = [(r["source_id"], r["numbers"]) for r in rows(ds, "numbers_per_source")]
-    assert got == [("alpha2021net", 22), ("beta2022former", 11)]
+    # beta2022former also cites AlphaNet-S's merged result (top-1, top-5 and GMACs) as a second document
+    assert got == [("alpha2021net", 22), ("beta2022former", 12)]
 
 
 def test_search_backbones_by_name(ds: Datasette) -> None:
@@ -152,7 +163,7 @@ def test_tables_and_columns_carry_descriptions_and_units(ds: Datasette) -> None:
 
 def test_table_pages_show_the_configured_facets_and_labels(ds: Datasette) -> None:
     data = get(ds, f"/{DB}/throughput.json?_labels=on").json()
-    assert sorted(data["facet_results"]) == ["batch_size", "gpu_id", "precision_id", "task_id"]
+    assert sorted(data["facet_results"]) == ["batch_size", "compile_mode", "gpu_id", "memory_layout", "precision_id", "task_id"]
     assert {f["value"]: f["count"] for f in data["facet_results"]["gpu_id"]["results"]} == {"v100": 3, "a100": 1}
     row = next(r for r in data["rows"] if r["throughput_id"] == "alpha2021net/throughput/alphanet_l/classification/384/a100/unknown/bs?")
     assert row["backbone_id"] == {"value": "alphanet_l", "label": "AlphaNet-L"}

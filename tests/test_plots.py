@@ -64,7 +64,7 @@ def test_large_selections_keep_the_frontier_then_the_best(app: Flask) -> None:
         rel = get_release()
         sel = select_points(rel, parse_spec(MultiDict(), rel))
         small, total = limit_points(sel, 2)
-        assert (total, small.points.height) == (6, 2)
+        assert (total, small.points.height) == (5, 2)
         assert small.points["pareto"].to_list() == [True, True]
         assert sorted(small.points["y"].to_list()) == [83.6, 86.0]
 
@@ -88,12 +88,13 @@ def test_the_cached_plot_keeps_the_legend_order_with_many_groups() -> None:
     groups = [f"fam{i:02d}" for i in range(12)]
     data: dict[str, list] = {"x": [], "y": [], "color_group": [], "marker_group": [], "on_pareto": [], "backbone_id": [],
                              "x_text": [], "y_text": [], "source": [], "backbone": [], "checkpoint": [], "pretraining": [],
-                             "chain": [], "head": [], "schedule": []}
+                             "chain": [], "head": [], "schedule": [], "protocol": [], "x_source": []}
     for i, g in enumerate(groups):
         for name, value in (("x", float(i)), ("y", float(12 - i)), ("color_group", g), ("marker_group", "m"),
                             ("on_pareto", i % 2 == 0), ("backbone_id", f"b{i}")):
             data[name].append(value)
-        for name in ("x_text", "y_text", "source", "backbone", "checkpoint", "pretraining", "chain", "head", "schedule"):
+        for name in ("x_text", "y_text", "source", "backbone", "checkpoint", "pretraining", "chain", "head", "schedule",
+                     "protocol", "x_source"):
             data[name].append(f"{name}{i}")
     options = {"x_label": "X", "y_label": "Y", "x_type": "linear", "y_type": "log",
                "color_labels": {g: f"Family {g[-2:]}" for g in groups}, "colors": {g: f"#0000{i:02d}" for i, g in enumerate(groups)},

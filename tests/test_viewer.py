@@ -35,13 +35,13 @@ def plot(client: FlaskClient, query: str = "") -> dict:
 
 def test_default_view_plots_imagenet_top1_against_gmacs(client: FlaskClient) -> None:
     data = plot(client)
-    assert (data["y_label"], data["x_label"], data["count"]) == ("ImageNet-1k Top-1 accuracy", "GMACs", 6)
+    assert (data["y_label"], data["x_label"], data["count"]) == ("ImageNet-1k Top-1 accuracy", "GMACs", 5)
+    # AlphaNet-S's 80.0 is printed by both documents: one point citing both, not two
     assert sorted((r["checkpoint"], r["x"], r["y"], r["source"]) for r in data["rows"]) == [
         ("alphanet_l.in1k", 15.0, 83.0, "alpha2021net"),
         ("alphanet_l.in1k", 20.0, 82.0, "beta2022former"),
         ("alphanet_l.in22k", 45.0, 86.0, "alpha2021net"),
         ("alphanet_s.in1k", 4.0, 80.0, "alpha2021net"),
-        ("alphanet_s.in1k", 4.0, 80.0, "beta2022former"),
         ("betaformer_b.mae_in1k", 17.6, 83.6, "beta2022former"),
     ]
     assert data["query"] == "y=result&y_task=classification&y_dataset=imagenet_1k&y_metric=top1&x=gmacs&color=family&marker=pretrain_dataset&x_scale=linear&y_scale=linear"
@@ -50,8 +50,8 @@ def test_default_view_plots_imagenet_top1_against_gmacs(client: FlaskClient) -> 
 def test_the_page_embeds_the_plot_and_lists_exactly_the_plotted_points(client: FlaskClient) -> None:
     html = client.get("/").text
     assert '<script type="application/json" id="plot-item">' in html
-    assert html.count("<tr>") + html.count('<tr class="on-pareto">') == 1 + 6  # header + points
-    assert '<strong id="point-count">6</strong> points' in html
+    assert html.count("<tr>") + html.count('<tr class="on-pareto">') == 1 + 5  # header + points
+    assert '<strong id="point-count">5</strong> points' in html
 
 
 def test_a_result_on_each_axis_pairs_results_of_the_same_checkpoint(client: FlaskClient) -> None:
@@ -70,7 +70,6 @@ def test_throughput_axis_uses_only_the_chosen_gpu_and_precision(client: FlaskCli
         ("alphanet_l.in1k", 400.0, 64),
         ("alphanet_l.in1k", 400.0, 64),
         ("alphanet_s.in1k", 1200.0, 64),
-        ("alphanet_s.in1k", 1200.0, 64),
     ]
     amp = plot(client, "x=throughput&x_gpu=v100&x_precision=amp_fp16")
     assert [(r["checkpoint"], r["x"]) for r in amp["rows"]] == [("betaformer_b.mae_in1k", 1100.0)]
@@ -80,11 +79,12 @@ def test_throughput_axis_uses_only_the_chosen_gpu_and_precision(client: FlaskCli
 def test_filters_and_axis_limits_narrow_the_points(client: FlaskClient) -> None:
     assert plot(client, "family=betaformer")["count"] == 1
     assert plot(client, "pretrain_dataset=imagenet_22k")["count"] == 1
-    assert plot(client, "pretrain_method=mae&pretrain_method=supervised")["count"] == 6
+    assert plot(client, "pretrain_method=mae&pretrain_method=supervised")["count"] == 5
     assert plot(client, "hierarchical=no")["count"] == 1
     assert plot(client, "y_min=83&x_max=20")["count"] == 2
     assert plot(client, "res=384")["count"] == 1
-    assert plot(client, "date_from=2022-01-01")["count"] == 3
+    # dates are the backbone's first public document: AlphaNet (2021) is out, even in the 2022 source
+    assert plot(client, "date_from=2022-01-01")["count"] == 1
 
 
 def test_pareto_frontier_marks_the_points_no_other_beats(client: FlaskClient) -> None:
@@ -93,14 +93,13 @@ def test_pareto_frontier_marks_the_points_no_other_beats(client: FlaskClient) ->
         ("alphanet_l.in1k", "alpha2021net"),
         ("alphanet_l.in22k", "alpha2021net"),
         ("alphanet_s.in1k", "alpha2021net"),
-        ("alphanet_s.in1k", "beta2022former"),
         ("betaformer_b.mae_in1k", "beta2022former"),
     ]
 
 
 def test_the_table_sorts_by_a_known_column(client: FlaskClient) -> None:
     rows = plot(client, "sort=y&order=asc")["rows"]
-    assert [r["y"] for r in rows] == [80.0, 80.0, 82.0, 83.0, 83.6, 86.0]
+    assert [r["y"] for r in rows] == [80.0, 82.0, 83.0, 83.6, 86.0]
 
 
 def test_csv_download_has_exactly_the_table_rows(client: FlaskClient) -> None:
@@ -108,10 +107,15 @@ def test_csv_download_has_exactly_the_table_rows(client: FlaskClient) -> None:
     assert response.mimetype == "text/csv"
     table = list(csv.reader(io.StringIO(response.text)))
     assert table[0] == ["family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
-                        "ImageNet-1k Top-1 accuracy", "GMACs", "source", "where", "date", "result_id"]
-    assert [(r[2], r[8], r[9]) for r in table[1:]] == [
-        ("alphanet_l.in22k", "86", "45"), ("betaformer_b.mae_in1k", "83.6", "17.6"), ("alphanet_l.in1k", "83", "15"),
-        ("alphanet_l.in1k", "82", "20"), ("alphanet_s.in1k", "80", "4"), ("alphanet_s.in1k", "80", "4"),
+                        "protocol", "ImageNet-1k Top-1 accuracy", "GMACs", "source", "where", "citations",
+                        "backbone first public", "result_id", "x source", "x where", "x head", "x schedule",
+                        "x protocol", "x result_id", "throughput batch size"]
+    assert [(r[2], r[8], r[9], r[10], r[13]) for r in table[1:]] == [
+        ("alphanet_l.in22k", "Full fine-tune, Single crop, val", "86", "45", "alpha2021net (Table 1)"),
+        ("betaformer_b.mae_in1k", "Full fine-tune, Single crop, val", "83.6", "17.6", "beta2022former (Table 2)"),
+        ("alphanet_l.in1k", "Full fine-tune, Single crop, val", "83", "15", "alpha2021net (Table 1)"),
+        ("alphanet_l.in1k", "Full fine-tune, Single crop, val", "82", "20", "beta2022former (Table 2)"),
+        ("alphanet_s.in1k", "Full fine-tune, Single crop, val", "80", "4", "alpha2021net (Table 1); beta2022former (Table 2)"),
     ]
 
 
@@ -272,10 +276,10 @@ def test_the_table_pages_through_every_plotted_point(client: FlaskClient, monkey
     monkeypatch.setattr(viewer.explorer, "TABLE_PAGE", 4)
     first = client.get("/plot.json?sort=y&order=asc&page=1").get_json()
     assert first["main_html"].count("<tr>") + first["main_html"].count('<tr class="on-pareto">') == 1 + 4
-    assert "Rows 1-4 of 6" in first["main_html"] and 'rel="next" href="?' in first["main_html"]
+    assert "Rows 1-4 of 5" in first["main_html"] and 'rel="next" href="?' in first["main_html"]
     second = client.get("/plot.json?sort=y&order=asc&page=2").get_json()
-    assert "Rows 5-6 of 6" in second["main_html"] and "page 2 of 2" in second["main_html"]
-    assert len(second["rows"]) == 6  # the JSON twin, like the CSV, has every row
+    assert "Rows 5-5 of 5" in second["main_html"] and "page 2 of 2" in second["main_html"]
+    assert len(second["rows"]) == 5  # the JSON twin, like the CSV, has every row
     bad = client.get("/plot.json?page=3").get_json()
     assert (bad["parameter"], bad["choices"]) == ("page", "a page number from 1 to 2")
 

@@ -44,7 +44,8 @@ class Release:
         self.names = {
             t: dict(self.tables[t].select(pl.first(), pl.col("name")).iter_rows())
             for t in ("families", "backbones", "datasets", "heads", "gpus", "precisions",
-                      "pretraining_methods", "token_mixers", "tasks", "metrics")
+                      "pretraining_methods", "token_mixers", "tasks", "metrics", "adaptations",
+                      "test_time_procedures", "splits")
         }
         self.names["sources"] = dict(self.tables["sources"].select("source_id", "title").iter_rows())
         self.values = self._long_values()
@@ -53,7 +54,8 @@ class Release:
         t = self.tables
         return (
             t["checkpoints"].select("checkpoint_id", "backbone_id", "pretrain_dataset_id", "pretrain_method_id")
-            .join(t["backbones"].select("backbone_id", "family_id", "params_m"), on="backbone_id", how="left", validate="m:1")
+            .join(t["backbones"].select("backbone_id", "family_id", "params_m", "first_published"), on="backbone_id",
+                  how="left", validate="m:1")
             .join(t["families"].select("family_id", "token_mixer_id", "hierarchical"), on="family_id", how="left", validate="m:1")
         )
 
@@ -65,6 +67,9 @@ class Release:
             common = [
                 pl.col("result_id"), pl.lit(task).alias("task_id"), pl.col("checkpoint_id"), pl.col("source_id"),
                 pl.col("eval_dataset_id").alias("dataset_id"), pl.col("chain"), pl.col("gmacs"), pl.col("where"),
+                pl.col("adaptation_id"), pl.col("test_time_id"), pl.col("eval_split"), pl.col("split_kind"),
+                pl.col("training_data_seen"), pl.col("extra_training_data"), pl.col("citations"), pl.col("conflict"),
+                pl.col("gmacs_scope"),
             ]
             if task == "classification":
                 extra = [pl.lit(None, pl.String).alias("head_id"), pl.col("eval_resolution_px").alias("resolution_px"),
@@ -79,8 +84,14 @@ class Release:
                 .filter(pl.col("value").is_not_null())
             )
         published = self.tables["sources"].select("source_id", "published")
+        # segmentation's miou_ss is single-scale by definition; its row's test_time describes miou_ms
+        value_test_time = (
+            pl.when((pl.col("task_id") == "semantic_segmentation") & (pl.col("metric_id") != "miou_ms"))
+            .then(pl.lit("single_scale")).otherwise(pl.col("test_time_id")).alias("test_time_id")
+        )
         return (
             pl.concat(frames, how="vertical_relaxed")
+            .with_columns(value_test_time)
             .join(self._context(), on="checkpoint_id", how="left", validate="m:1")
             .join(published, on="source_id", how="left", validate="m:1")
             .sort("result_id", "metric_id")
@@ -99,6 +110,14 @@ class Release:
             found = {str(v) for v in frame.get_column(column).drop_nulls().unique().to_list()}
             self._memo[key] = sorted(found, key=lambda v: (0, int(v), "") if v.isdigit() else (1, 0, v))
         return self._memo[key]
+
+    def seen_datasets(self) -> list[str]:
+        """Every dataset any result's weights saw (pretraining or a chain stage)."""
+        key = ("seen",)
+        if key not in self._memo:
+            seen = self.values.get_column("training_data_seen").drop_nulls().str.split(",").explode()
+            self._memo[key] = sorted(set(seen.to_list()) - {""})
+        return self._memo[key]  # type: ignore[no-any-return]
 
     def series(self, task: str, dataset: str, metric: str) -> pl.DataFrame:
         """The values of one metric on one dataset (memoised: the explorer's starting point)."""

@@ -18,7 +18,7 @@ from viewer.data import TASK_METRICS, Release
 from viewer.formatting import fmt
 from viewer.plots import build_scatter, group_colors, group_markers
 from viewer.query import CATEGORIES, TABLE_COLUMNS, BadQuery, Spec, parse_spec
-from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, select_points
+from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, mixed_contexts, select_points
 
 bp = Blueprint("explorer", __name__)
 DATASETTE_ID_LIMIT = 300
@@ -81,9 +81,15 @@ def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]
             "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_id": r["head_id"],
             "dataset": rel.name("datasets", r["dataset_id"]),
             "resolution": r["resolution_px"], "schedule": r["schedule"],
+            "protocol": protocol_text(rel, r["adaptation_id"], r["test_time_id"], r["eval_split"]),
             "y": r["y"], "x": r["x"], "source": r["source_id"],
-            "where": r["where"], "date": r["published"], "result_id": r["result_id"], "pareto": r["pareto"],
-            "x_source": r["x_source_id"], "batch_size": r["batch_size"],
+            "where": r["where"], "date": r["first_published"], "result_id": r["result_id"], "pareto": r["pareto"],
+            "citations": r["citations"], "conflict": r["conflict"],
+            "x_source": r["x_source_id"], "x_where": r["x_where"], "x_result_id": r["x_result_id"],
+            "x_head": rel.name("heads", r["x_head_id"]), "x_schedule": r["x_schedule"],
+            "x_protocol": protocol_text(rel, r["x_adaptation_id"], r["x_test_time_id"], r["x_split"])
+            if r["x_result_id"] else "",
+            "batch_size": r["batch_size"],
         })
     if spec.sort:
         present = [row for row in rows if row[spec.sort] is not None]
@@ -91,6 +97,12 @@ def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]
         present.sort(key=lambda row: row[spec.sort], reverse=spec.order == "desc")
         rows = present + missing
     return rows
+
+
+def protocol_text(rel: Release, adaptation: str | None, test_time: str | None, split: str | None) -> str:
+    """How a number was measured, in words: 'Full fine-tune, single crop, val'."""
+    parts = [rel.name("adaptations", adaptation), rel.name("test_time_procedures", test_time), split or ""]
+    return ", ".join(p for p in parts if p)
 
 
 def with_links(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,6 +149,10 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         "chain": points["chain"].to_list(),
         "head": [rel.name("heads", h) or "-" for h in points["head_id"].to_list()],
         "schedule": [fmt(s) or "-" for s in points["schedule"].to_list()],
+        "protocol": [protocol_text(rel, a, t, sp) + (" · values differ between documents" if c else "")
+                     for a, t, sp, c in zip(points["adaptation_id"].to_list(), points["test_time_id"].to_list(),
+                                            points["eval_split"].to_list(), points["conflict"].to_list(), strict=True)],
+        "x_source": _x_provenance(rel, points, spec),
     }
     if spec.x.kind == "throughput" or spec.y.kind == "throughput":
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
@@ -156,6 +172,27 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         "markers": [(g, _category_label(rel, spec.marker, g), markers[g]) for g in sorted(set(marker_groups), key=lambda g: _category_label(rel, spec.marker, g))],
     }
     return {"data": data, **options}, legend
+
+
+def _x_provenance(rel: Release, points: pl.DataFrame, spec: Spec) -> list[str]:
+    """The other axis's provenance for the tooltip: source and where, head, schedule, protocol; or the
+    throughput figure's source, GPU, precision and batch size."""
+    out = []
+    tp_axis = spec.x if spec.x.kind == "throughput" else spec.y if spec.y.kind == "throughput" else None
+    for r in points.iter_rows(named=True):
+        if r["x_source_id"] is None:
+            out.append("")
+            continue
+        text = f"{r['x_source_id']}, {r['x_where']}"
+        if r["x_result_id"]:
+            head = rel.name("heads", r["x_head_id"]) or "no head"
+            sched = f", {fmt(r['x_schedule'])}" if r["x_schedule"] is not None else ""
+            text += f" ({head}{sched}; {protocol_text(rel, r['x_adaptation_id'], r['x_test_time_id'], r['x_split'])})"
+        elif tp_axis is not None:
+            batch = f"batch {r['batch_size']}" if r["batch_size"] is not None else "batch not stated"
+            text += f" ({rel.name('gpus', tp_axis.gpu)}, {rel.name('precisions', tp_axis.precision)}, {batch})"
+        out.append(text)
+    return out
 
 
 def build_figure(rel: Release, sel: Selection, spec: Spec):  # type: ignore[no-untyped-def]
@@ -217,6 +254,11 @@ def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
         "heads": [(h, rel.name("heads", h)) for h in present("head_id")],
         "res": present("resolution_px"),
         "categories": [(c, c.replace("_", " ").capitalize()) for c in CATEGORIES],
+        "adaptations": [("any", "any protocol"), *((a, rel.name("adaptations", a)) for a in sorted(rel.names["adaptations"]))],
+        "test_times": [("any", "any procedure"), ("standard", "standard for the metric"),
+                       *((t, rel.name("test_time_procedures", t)) for t in sorted(rel.names["test_time_procedures"]))],
+        "splits": [("any", "any split"), ("val", "val"), ("test_dev", "test-dev"), ("test", "test")],
+        "seen": [(d, rel.name("datasets", d)) for d in rel.seen_datasets()],
     }
 
 
@@ -231,7 +273,8 @@ def _context(rel: Release, spec: Spec) -> dict[str, Any]:
                            "page_rows": with_links(rows[start:start + TABLE_PAGE]), "pages": pages, "first_row": start + 1,
                            "pareto_count": sum(1 for r in rows if r["pareto"]),
                            "options": _form_options(rel, spec), "columns": TABLE_COLUMNS, "release": rel,
-                           "datasette_link": datasette_link(rel, sel) if rows else ""}
+                           "datasette_link": datasette_link(rel, sel) if rows else "",
+                           "mixed": mixed_contexts(rel, sel, spec)}
     if rows:
         ctx["plot_item"], ctx["legend"] = plot_item(rel, sel, spec)
     else:
@@ -287,7 +330,11 @@ def plot_json() -> Response:
 
 
 CSV_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
-               "y", "x", "source", "where", "date", "result_id")
+               "protocol", "y", "x", "source", "where", "citations", "date", "result_id",
+               "x_source", "x_where", "x_head", "x_schedule", "x_protocol", "x_result_id", "batch_size")
+CSV_HEADER = {"date": "backbone first public", "batch_size": "throughput batch size",
+              "x_source": "x source", "x_where": "x where", "x_head": "x head", "x_schedule": "x schedule",
+              "x_protocol": "x protocol", "x_result_id": "x result_id"}
 
 
 @bp.route("/plot.csv")
@@ -298,7 +345,9 @@ def plot_csv() -> Response:
     rows = table_rows(rel, sel, spec)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS[:8], sel.y_label, sel.x_label, *CSV_COLUMNS[10:]])
+    header = [CSV_HEADER.get(c, c) for c in CSV_COLUMNS]
+    header[CSV_COLUMNS.index("y")], header[CSV_COLUMNS.index("x")] = sel.y_label, sel.x_label
+    writer.writerow(header)
     for r in rows:
         writer.writerow([fmt(r[c]) for c in CSV_COLUMNS])
     return Response(out.getvalue(), mimetype="text/csv",

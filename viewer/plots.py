@@ -17,7 +17,7 @@ FAMILY_PALETTE = tuple(Category20_20[0::2] + Category20_20[1::2] + Category20b_2
 PALETTE = tuple(Category10_10 + Category20_20[1::2])
 TOOLTIP_FIELDS = (
     ("Backbone", "backbone"), ("Checkpoint", "checkpoint"), ("Pretraining", "pretraining"),
-    ("Fine-tuning chain", "chain"), ("Head", "head"), ("Schedule", "schedule"),
+    ("Fine-tuning chain", "chain"), ("Head", "head"), ("Schedule", "schedule"), ("Protocol", "protocol"),
 )
 
 
@@ -93,7 +93,7 @@ def build_scatter(
                            line_width=2, name="pareto-points")
         items.append(LegendItem(label=f"Pareto frontier ({len(front)})", renderers=[line, ring]))
     tooltips = [(label, f"@{field}") for label, field in TOOLTIP_FIELDS]
-    tooltips += [(y_label, "@y_text"), (x_label, "@x_text"), ("Source", "@source")]
+    tooltips += [(y_label, "@y_text"), (x_label, "@x_text"), ("Source", "@source"), ("Other axis from", "@x_source")]
     fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips))  # type: ignore[arg-type]
     fig.add_tools(TapTool(renderers=renderers, callback=OpenURL(url=link_template, same_tab=True)))  # type: ignore[arg-type]
     if items:
@@ -202,5 +202,5 @@ class ScatterTemplates:
         return doc
 
 
-_DATA_COLUMNS = ("x", "y", "backbone_id", "x_text", "y_text", "source",
+_DATA_COLUMNS = ("x", "y", "backbone_id", "x_text", "y_text", "source", "x_source",
                  *(field for _, field in TOOLTIP_FIELDS))

@@ -20,9 +20,16 @@ AXIS_KINDS = ("result", "params", "gmacs", "throughput", "date")
 CATEGORIES = ("family", "pretrain_dataset", "pretrain_method", "head", "resolution", "schedule", "token_mixer", "none")
 DEFAULT_DATASET = {"classification": "imagenet_1k", "detection": "coco", "semantic_segmentation": "ade20k"}
 DEFAULT_METRIC = {"classification": "top1", "detection": "box_ap", "semantic_segmentation": "miou_ms"}
-MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res")
+MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res",
+         "adaptation", "test_time", "split", "seen")
 SCALARS = ("hierarchical", "date_from", "date_to", "x_min", "x_max", "y_min", "y_max", "color", "marker",
-           "x_scale", "y_scale", "pareto", "sort", "order", "page")
+           "x_scale", "y_scale", "pareto", "sort", "order", "page", "extra", "pairing")
+ANY = "any"  # a protocol filter set to 'any' compares every protocol; absent, it compares like with like
+# Like with like by default: fine-tuned, the metric's standard test-time procedure, validation splits
+DEFAULT_ADAPTATION = ("fine_tune",)
+STANDARD_TEST_TIME = "standard"  # single crop / single scale, or the multi-scale column's own procedure
+DEFAULT_SPLIT = ("val",)
+SPLIT_KINDS = ("val", "test_dev", "test")
 AXIS_PARAMS = ("", "_task", "_dataset", "_metric", "_head", "_res", "_schedule", "_gpu", "_precision")
 KNOWN = {f"{a}{p}" for a in "xy" for p in AXIS_PARAMS} | set(MULTI) | set(SCALARS)
 
@@ -77,6 +84,12 @@ class Spec:
     token_mixer: tuple[str, ...] = ()
     head: tuple[str, ...] = ()
     res: tuple[int, ...] = ()
+    adaptation: tuple[str, ...] = ()  # () = DEFAULT_ADAPTATION; ("any",) = every protocol
+    test_time: tuple[str, ...] = ()  # () = the standard procedure of the metric; ("any",) = all
+    split: tuple[str, ...] = ()  # split kinds; () = DEFAULT_SPLIT; ("any",) = all
+    seen: tuple[str, ...] = ()  # keep results whose weights saw only these datasets (any stage)
+    extra: str = ""  # "", "yes", "no": extra training data relative to the evaluation dataset
+    pairing: str = "best"  # result vs result: each checkpoint's best ("best") or same head and schedule ("same")
     hierarchical: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -103,7 +116,8 @@ class Spec:
             value = getattr(spec, name)
             if name == "pareto":
                 value = "1" if value else ""
-            if value not in (None, "") and not (name == "order" and value == "desc") and not (name == "page" and value == 1):
+            if value not in (None, "") and not (name == "order" and value == "desc") and not (name == "page" and value == 1) \
+                    and not (name == "pairing" and value == "best"):
                 pairs.append((name, value.isoformat() if isinstance(value, dt.date) else f"{value:g}" if isinstance(value, float) else str(value)))
         return urlencode(pairs)
 
@@ -204,6 +218,9 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
     if y.kind != "result" and x.kind != "result":
         raise BadQuery("x", x.kind, "at least one axis must be a result ('result' on x or y): params, GMACs, throughput and date describe a result's model")
     res = _multi(args, "res", rel.present("resolution_px"))
+    adaptation = _multi(args, "adaptation", [ANY, *sorted(rel.names["adaptations"])])
+    test_time = _multi(args, "test_time", [ANY, STANDARD_TEST_TIME, *sorted(rel.names["test_time_procedures"])])
+    split = _multi(args, "split", [ANY, *SPLIT_KINDS])
     return Spec(
         y=y,
         x=x,
@@ -213,6 +230,12 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
         token_mixer=_multi(args, "token_mixer", sorted(rel.names["token_mixers"])),
         head=_multi(args, "head", rel.present("head_id")),
         res=tuple(int(r) for r in res),
+        adaptation=(ANY,) if ANY in adaptation else adaptation,
+        test_time=(ANY,) if ANY in test_time else test_time,
+        split=(ANY,) if ANY in split else split,
+        seen=_multi(args, "seen", rel.seen_datasets()),
+        extra=_choice(args, "extra", ["", "yes", "no"], ""),
+        pairing=_choice(args, "pairing", ["best", "same"], "best"),
         hierarchical=_choice(args, "hierarchical", ["", "yes", "no"], ""),
         date_from=_date(args, "date_from"),
         date_to=_date(args, "date_to"),
@@ -239,4 +262,4 @@ def _page(args: MultiDict) -> int:
 
 
 TABLE_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
-                 "y", "x", "source", "date")
+                 "protocol", "y", "x", "source", "date")

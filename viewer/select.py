@@ -7,7 +7,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from viewer.data import Release
-from viewer.query import Axis, Spec
+from viewer.query import ANY, DEFAULT_ADAPTATION, DEFAULT_SPLIT, STANDARD_TEST_TIME, Axis, Spec
+
+# the test-time procedure that is standard for a metric: one crop or one scale, except that the
+# multi-scale mIoU column is multi-scale by definition
+NON_STANDARD = ("multi_crop", "tta", "multi_scale", "multi_scale_flip", "flip")
+SCOPE_LABEL = {"backbone": "backbone only", "whole_model": "whole detector or segmentor"}
 
 CATEGORY_COLUMN = {
     "family": "family_id",
@@ -43,11 +48,11 @@ def _higher_is_better(rel: Release, axis: Axis) -> bool:
 def axis_label(rel: Release, axis: Axis) -> str:
     """Human label of an axis, with units and context."""
     if axis.kind == "params":
-        return "Parameters (M)"
+        return "Parameters (M, backbone)"
     if axis.kind == "gmacs":
         return "GMACs"
     if axis.kind == "date":
-        return "Publication date"
+        return "Date of the backbone's first public document"
     if axis.kind == "throughput":
         return f"Throughput (images/s, {rel.name('gpus', axis.gpu)}, {rel.name('precisions', axis.precision)})"
     parts = [rel.name("datasets", axis.dataset), rel.name("metrics", axis.metric)]
@@ -60,8 +65,8 @@ def axis_label(rel: Release, axis: Axis) -> str:
     return " ".join(parts[:2]) + (f" ({', '.join(parts[2:])})" if parts[2:] else "")
 
 
-def result_values(rel: Release, axis: Axis) -> pl.DataFrame:
-    """The result values an axis selects."""
+def result_values(rel: Release, axis: Axis, spec: Spec | None = None) -> pl.DataFrame:
+    """The result values an axis selects, under the spec's protocol filters (like with like by default)."""
     frame = rel.series(axis.task, axis.dataset, axis.metric)
     if axis.head:
         frame = frame.filter(pl.col("head_id") == axis.head)
@@ -69,6 +74,33 @@ def result_values(rel: Release, axis: Axis) -> pl.DataFrame:
         frame = frame.filter(pl.col("resolution_px") == axis.res)
     if axis.schedule is not None:
         frame = frame.filter(pl.col("schedule") == axis.schedule)
+    return protocol_filter(frame, spec or Spec(), axis.metric)
+
+
+def protocol_filter(frame: pl.DataFrame, spec: Spec, metric: str) -> pl.DataFrame:
+    """Keep the values measured the way the spec asks (adaptation, test time, split, data seen)."""
+    adaptation = spec.adaptation or DEFAULT_ADAPTATION
+    if adaptation != (ANY,):
+        frame = frame.filter(pl.col("adaptation_id").is_in(list(adaptation)))
+    test_time = spec.test_time or (STANDARD_TEST_TIME,)
+    if test_time != (ANY,):
+        chosen = [t for t in test_time if t != STANDARD_TEST_TIME]
+        keep = pl.col("test_time_id").is_in(chosen)
+        if STANDARD_TEST_TIME in test_time:
+            standard = pl.col("test_time_id").is_in(["multi_scale", "multi_scale_flip"]) if metric == "miou_ms" else (
+                ~pl.col("test_time_id").is_in(list(NON_STANDARD)) | pl.col("test_time_id").is_null())
+            keep = keep | standard
+        frame = frame.filter(keep)
+    split = spec.split or DEFAULT_SPLIT
+    if split != (ANY,):
+        frame = frame.filter(pl.col("split_kind").is_in(list(split)))
+    if spec.seen:
+        allowed = pl.lit(list(spec.seen), dtype=pl.List(pl.String))
+        frame = frame.filter(
+            pl.col("training_data_seen").str.split(",").list.set_difference(allowed).list.len() == 0
+        )
+    if spec.extra:
+        frame = frame.filter(pl.col("extra_training_data") == (spec.extra == "yes"))
     return frame
 
 
@@ -93,14 +125,19 @@ def _throughput(rel: Release, axis: Axis, base: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([on_cls, on_down], how="vertical_relaxed").with_columns(pl.col("images_per_s").alias("other"))
 
 
-def _pair(rel: Release, base_axis: Axis, other: Axis) -> tuple[pl.DataFrame, str]:
-    base = result_values(rel, base_axis)
+def _pair(rel: Release, base_axis: Axis, other: Axis, spec: Spec) -> tuple[pl.DataFrame, str]:
+    base = result_values(rel, base_axis, spec)
     if other.kind == "params":
-        return base.with_columns(pl.col("params_m").alias("other")), "Each point is one result; parameters are its backbone's."
+        return base.with_columns(pl.col("params_m").alias("other")), "Each point is one result; parameters are its backbone's (never the detector's)."
     if other.kind == "gmacs":
-        return base.with_columns(pl.col("gmacs").alias("other")), "Each point is one result, with the GMACs its source gives for it."
+        return base.with_columns(pl.col("gmacs").alias("other")), (
+            "Each point is one result, with the GMACs its source gives for it: "
+            + ("the backbone alone." if base_axis.task == "classification" else
+               "for detection and segmentation, the whole detector or segmentor at its input size, while parameters are the backbone's.")
+        )
     if other.kind == "date":
-        return base.with_columns(pl.col("published").alias("other")), "Each point is one result, dated by its source's first publication."
+        return base.with_columns(pl.col("first_published").alias("other")), (
+            "Each point is one result, dated by its backbone's first public document (paper or model zoo).")
     if other.kind == "throughput":
         return _throughput(rel, other, base), (
             "Each point is one result paired with its backbone's fastest throughput figure measured on the chosen "
@@ -108,13 +145,28 @@ def _pair(rel: Release, base_axis: Axis, other: Axis) -> tuple[pl.DataFrame, str
             "Figures from other GPUs or precisions are never mixed in."
         )
     hb, ho = _higher_is_better(rel, base_axis), _higher_is_better(rel, other)
+    provenance = [pl.col("value").alias("other"), pl.col("result_id").alias("x_result_id"),
+                  pl.col("source_id").alias("x_source_id"), pl.col("where").alias("x_where"),
+                  pl.col("head_id").alias("x_head_id"), pl.col("schedule").alias("x_schedule"),
+                  pl.col("eval_split").alias("x_split"), pl.col("adaptation_id").alias("x_adaptation_id"),
+                  pl.col("test_time_id").alias("x_test_time_id")]
+    if spec.pairing == "same":
+        keys = ["checkpoint_id", "head_id", "schedule", "chain"]
+        left = base.sort(["value", "result_id"], descending=[hb, False]).unique(keys, keep="first", maintain_order=True)
+        right = result_values(rel, other, spec).sort(["value", "result_id"], descending=[ho, False]).unique(
+            keys, keep="first", maintain_order=True).select(*keys, *provenance)
+        pairing = (
+            f"Paired by checkpoint, head, schedule and chain: each point is one {axis_label(rel, base_axis)} and the "
+            f"{axis_label(rel, other)} of the same checkpoint trained the same way. Axes of different tasks never pair this way."
+        )
+        return left.join(right, on=keys, how="inner", validate="1:1", nulls_equal=True), pairing
     left = _best_per_checkpoint(base, hb)
-    right = _best_per_checkpoint(result_values(rel, other), ho).select(
-        "checkpoint_id", pl.col("value").alias("other"), pl.col("result_id").alias("x_result_id"),
-        pl.col("source_id").alias("x_source_id"), pl.col("where").alias("x_where"))
+    right = _best_per_checkpoint(result_values(rel, other, spec), ho).select("checkpoint_id", *provenance)
     pairing = (
         f"Paired by checkpoint: each point is one checkpoint's best {axis_label(rel, base_axis)} and its best "
-        f"{axis_label(rel, other)}, read from the same checkpoint's results (sources may differ)."
+        f"{axis_label(rel, other)} (any head and schedule; each side's head, schedule, split and source are in the "
+        f"tooltip and the table). Both sides pass the same protocol filters, so a test-dev number never meets a val one "
+        f"unless the split filter asks for both."
     )
     return left.join(right, on="checkpoint_id", how="inner", validate="1:1"), pairing
 
@@ -129,9 +181,9 @@ def _filters(frame: pl.DataFrame, spec: Spec) -> pl.DataFrame:
     if spec.hierarchical:
         frame = frame.filter(pl.col("hierarchical") == (spec.hierarchical == "yes"))
     if spec.date_from:
-        frame = frame.filter(pl.col("published") >= spec.date_from)
+        frame = frame.filter(pl.col("first_published") >= spec.date_from)
     if spec.date_to:
-        frame = frame.filter(pl.col("published") <= spec.date_to)
+        frame = frame.filter(pl.col("first_published") <= spec.date_to)
     for name, lo, hi in (("x", spec.x_min, spec.x_max), ("y", spec.y_min, spec.y_max)):
         value = pl.col(name)
         if frame.schema[name] == pl.Date:
@@ -159,13 +211,15 @@ def select_points(rel: Release, spec: Spec) -> Selection:
     """Points for the explorer: pair the axes, apply filters, mark the Pareto frontier."""
     base_is_y = spec.y.kind == "result"
     base_axis, other_axis = (spec.y, spec.x) if base_is_y else (spec.x, spec.y)
-    frame, pairing = _pair(rel, base_axis, other_axis)
+    frame, pairing = _pair(rel, base_axis, other_axis, spec)
     frame = frame.filter(pl.col("other").is_not_null())
     x_col, y_col = ("other", "value") if base_is_y else ("value", "other")
     frame = frame.with_columns(pl.col(x_col).alias("x"), pl.col(y_col).alias("y"))
-    for missing in ("x_result_id", "x_source_id", "x_where", "images_per_s", "batch_size"):
+    for missing in ("x_result_id", "x_source_id", "x_where", "images_per_s", "batch_size", "x_head_id", "x_schedule",
+                    "x_split", "x_adaptation_id", "x_test_time_id"):
         if missing not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.Float64 if missing == "images_per_s" else pl.Int64 if missing == "batch_size" else pl.String).alias(missing))
+            dtype = pl.Float64 if missing == "images_per_s" else pl.Int64 if missing in ("batch_size", "x_schedule") else pl.String
+            frame = frame.with_columns(pl.lit(None, dtype).alias(missing))
     frame = _filters(frame, spec)
     xh, yh = _higher_is_better(rel, spec.x), _higher_is_better(rel, spec.y)
     if spec.x.kind == "date":
@@ -196,3 +250,38 @@ def category_value(frame: pl.DataFrame, category: str) -> pl.Series:
     if category == "none":
         return pl.Series("group", ["all"] * frame.height)
     return frame.get_column(CATEGORY_COLUMN[category]).cast(pl.String).fill_null("-")
+
+
+MIXABLE = (
+    ("adaptation_id", "adaptation", "adaptations", "evaluation protocols"),
+    ("test_time_id", "test_time", "test_time_procedures", "test-time procedures"),
+    ("split_kind", "split", None, "evaluation splits"),
+)
+
+
+def mixed_contexts(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, object]]:
+    """What the plotted points mix (protocols, test-time procedures, splits, batch sizes), each value with its
+    count and the query that narrows the plot to it."""
+    points = sel.points
+    out: list[dict[str, object]] = []
+    for column, param, vocab, what in MIXABLE:
+        values = [v for v in points.get_column(column).to_list()]
+        if f"x_{column}" in points.columns and spec.x.kind == "result" and spec.y.kind == "result":
+            values += [v for v in points.get_column(f"x_{column}").to_list() if v is not None] if column != "split_kind" else []
+        counts: dict[str, int] = {}
+        for v in values:
+            key = "-" if v is None else str(v)
+            counts[key] = counts.get(key, 0) + 1
+        if len(counts) > 1:
+            choices = []
+            for value, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+                label = rel.name(vocab, value) if vocab else value.replace("_", "-")
+                narrow = spec.query(**{param: (value if value != "-" else STANDARD_TEST_TIME,), "page": 1})
+                choices.append({"label": label, "count": n, "query": narrow})
+            out.append({"what": what, "choices": choices})
+    if "throughput" in (spec.x.kind, spec.y.kind):
+        batches = {b for b in points.get_column("batch_size").to_list()}
+        if len(batches) > 1:
+            shown = ", ".join(sorted(str(b) if b is not None else "not stated" for b in batches))
+            out.append({"what": "batch sizes", "choices": [], "note": f"batch sizes {shown}"})
+    return out
