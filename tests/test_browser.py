@@ -50,47 +50,49 @@ def table_rows(page: Page) -> list[list[str]]:
 
 def test_the_default_plot_renders_one_point_per_table_row(page: Page, live_viewer: str) -> None:
     open_explorer(page, live_viewer)
-    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [5, True], "points:betaformer": [1, True]}
-    assert len(table_rows(page)) == 6
+    # AlphaNet-S's 80.0 printed by two documents is one point; its linear probe stays out of the default view
+    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [4, True], "points:betaformer": [1, True]}
+    assert len(table_rows(page)) == 5
 
 
 def test_changing_an_axis_updates_plot_table_and_url(page: Page, live_viewer: str) -> None:
     open_explorer(page, live_viewer)
     page.select_option("select[name=x]", "params")
     wait_for_update(page, "x=params")
-    assert page.evaluate(X_AXIS_LABEL) == "Parameters (M)"
-    expect(page.locator("#points thead th").nth(9)).to_have_text("Parameters (M)")
-    assert sorted(r[9] for r in table_rows(page)) == ["25", "25", "86", "90", "90", "90"]
+    assert page.evaluate(X_AXIS_LABEL) == "Parameters (M, backbone)"
+    expect(page.locator("#points thead th").nth(10)).to_have_text("Parameters (M, backbone)")
+    assert sorted(r[10] for r in table_rows(page)) == ["25", "86", "90", "90", "90"]
     page.go_back()
     page.wait_for_url(f"{live_viewer}/?")
-    expect(page.locator("#points thead th").nth(9)).to_have_text("GMACs")
+    expect(page.locator("#points thead th").nth(10)).to_have_text("GMACs")
 
 
 def test_a_legend_click_hides_that_group(page: Page, live_viewer: str) -> None:
     open_explorer(page, live_viewer)
     page.get_by_text("BetaFormer (1)").click()
     page.wait_for_function("() => { for (const m of Bokeh.documents[0].all_models) { let n; try { n = m.name } catch (e) { continue } if (n === 'points:betaformer') return !m.visible } return false }")
-    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [5, True], "points:betaformer": [1, False]}
+    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [4, True], "points:betaformer": [1, False]}
 
 
 def test_the_pareto_toggle_marks_the_expected_points(page: Page, live_viewer: str) -> None:
     open_explorer(page, live_viewer)
     page.check("input[name=pareto]")
     wait_for_update(page, "pareto=1")
-    assert page.evaluate(COUNT_POINTS)["pareto-points"] == [5, True]
+    assert page.evaluate(COUNT_POINTS)["pareto-points"] == [4, True]
     marked = page.locator("#points tbody tr.on-pareto td:nth-child(3)").all_inner_texts()
-    assert sorted(marked) == ["alphanet_l.in1k", "alphanet_l.in22k", "alphanet_s.in1k", "alphanet_s.in1k", "betaformer_b.mae_in1k"]
-    expect(page.locator("#pareto-count")).to_have_text("5")
+    assert sorted(marked) == ["alphanet_l.in1k", "alphanet_l.in22k", "alphanet_s.in1k", "betaformer_b.mae_in1k"]
+    expect(page.locator("#pareto-count")).to_have_text("4")
 
 
 def test_sorting_the_table_orders_its_rows(page: Page, live_viewer: str) -> None:
     open_explorer(page, live_viewer)
     page.locator("#points thead th[data-col=y] a").click()
     wait_for_update(page, "sort=y")
-    assert [r[8] for r in table_rows(page)] == ["86", "83.6", "83", "82", "80", "80"]
+    # AlphaNet-L's 83 and 82 come from two documents that disagree: both are shown, each marked
+    assert [r[9] for r in table_rows(page)] == ["86", "83.6", "83 (values differ)", "82 (values differ)", "80"]
     page.locator("#points thead th[data-col=y] a").click()
     wait_for_update(page, "order=asc")
-    assert [r[8] for r in table_rows(page)] == ["80", "80", "82", "83", "83.6", "86"]
+    assert [r[9] for r in table_rows(page)] == ["80", "82 (values differ)", "83 (values differ)", "83.6", "86"]
 
 
 def test_clicking_a_point_opens_its_backbone_page(page: Page, live_viewer: str) -> None:
@@ -108,11 +110,40 @@ def test_the_csv_download_equals_the_table(page: Page, live_viewer: str) -> None
         page.click("#csv-link")
     rows = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
     table = table_rows(page)
-    assert [(r[2], r[8], r[9], r[10]) for r in rows[1:]] == [(t[2], t[8], t[9], t[10].split(" ")[0]) for t in table]
-    assert len(rows) == 7
+    assert [(r[2], r[8], r[9], r[10], r[11]) for r in rows[1:]] == [
+        (t[2], t[8], t[9].removesuffix(" (values differ)"), t[10], t[11].split(" ")[0]) for t in table]
+    assert len(rows) == 6
 
 
-PAGES = ["/", "/?x=result&x_task=detection&pareto=1", "/?x=throughput", "/?x=date", "/?family=betaformer&pretrain_dataset=imagenet_22k",
+def test_a_plot_mixing_protocols_says_so_and_narrows_in_one_click(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    expect(page.locator("#mixed-notice")).to_have_count(0)
+    open_explorer(page, live_viewer, "adaptation=any")
+    notice = page.locator("#mixed-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("This plot mixes evaluation protocols.")
+    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [5, True], "points:betaformer": [1, True]}
+    notice.get_by_text("only Linear probe (1)").click()
+    wait_for_update(page, "adaptation=linear_probe")
+    assert page.evaluate(COUNT_POINTS) == {"points:alphanet": [1, True]}
+    assert [(r[2], r[8], r[9]) for r in table_rows(page)] == [("alphanet_s.in1k", "Linear probe, Single crop, val", "70.5")]
+    expect(page.locator("#mixed-notice")).to_have_count(0)
+
+
+def test_the_protocol_filter_in_the_form_switches_what_is_compared(page: Page, live_viewer: str) -> None:
+    open_explorer(page, live_viewer)
+    page.select_option("select[name=adaptation]", ["linear_probe"])
+    page.click("#explorer-form button[type=submit]")
+    wait_for_update(page, "adaptation=linear_probe")
+    assert [(r[2], r[9]) for r in table_rows(page)] == [("alphanet_s.in1k", "70.5")]
+    page.select_option("select[name=adaptation]", ["fine_tune", "linear_probe"])
+    page.click("#explorer-form button[type=submit]")
+    wait_for_update(page, "adaptation=fine_tune&adaptation=linear_probe")
+    assert len(table_rows(page)) == 6
+    expect(page.locator("#mixed-notice")).to_contain_text("Full fine-tune (5)")
+
+
+PAGES = ["/", "/?adaptation=any", "/?x=result&x_task=detection&pareto=1", "/?x=throughput", "/?x=date", "/?family=betaformer&pretrain_dataset=imagenet_22k",
          "/families", "/families/alphanet", "/backbones", "/backbones/alphanet_s", "/heads", "/heads/mask_rcnn",
          "/datasets", "/datasets/imagenet_1k", "/sources", "/sources/alpha2021net", "/releases", "/about"]
 

@@ -96,6 +96,7 @@ def test_sqlite_views_read_without_joins(fixture_release: Path) -> None:
     assert rows == [
         ("AlphaNet", "AlphaNet-L", "ImageNet-1k", "ImageNet-1k", 224, 83.0, 15.0),
         ("AlphaNet", "AlphaNet-L", "ImageNet-22k", "ImageNet-1k", 384, 86.0, 45.0),
+        ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 70.5, 4.0),
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-1k", 224, 80.0, 4.0),
         ("AlphaNet", "AlphaNet-S", "ImageNet-1k", "ImageNet-A", 224, 20.5, None),
         ("AlphaNet", "AlphaNet-L", "ImageNet-1k", "ImageNet-1k", 224, 82.0, 20.0),
@@ -105,7 +106,10 @@ def test_sqlite_views_read_without_joins(fixture_release: Path) -> None:
 
 def test_the_same_value_from_two_documents_is_one_result_citing_both(fixture_release: Path) -> None:
     frame = pl.read_parquet(fixture_release / "classification_results.parquet")
-    row = frame.filter((pl.col("checkpoint_id") == "alphanet_s.in1k") & (pl.col("eval_dataset_id") == "imagenet_1k"))
+    row = frame.filter(
+        (pl.col("checkpoint_id") == "alphanet_s.in1k") & (pl.col("eval_dataset_id") == "imagenet_1k")
+        & (pl.col("adaptation_id") == "fine_tune")
+    )
     assert row.select("result_id", "source_id", "citations", "citation_count", "conflict").rows() == [
         (
             "alpha2021net/classification/alphanet_s.in1k/none/imagenet_1k@224",
