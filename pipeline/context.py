@@ -135,12 +135,13 @@ def _clusters(rows: list[dict[str, Any]], metrics: tuple[str, ...]) -> list[list
     return clusters
 
 
-def _disagree(a: list[dict[str, Any]], b: list[dict[str, Any]], metrics: tuple[str, ...]) -> bool:
-    """Two clusters give different values for a metric both report."""
-    def values(cluster: list[dict[str, Any]]) -> dict[str, Any]:
-        return {m: next((r[m] for r in cluster if r.get(m) is not None), None) for m in metrics}
+def _cluster_values(cluster: list[dict[str, Any]], metrics: tuple[str, ...]) -> dict[str, Any]:
+    """Each metric's value in a cluster (the first document that gives it)."""
+    return {m: next((r[m] for r in cluster if r.get(m) is not None), None) for m in metrics}
 
-    va, vb = values(a), values(b)
+
+def _disagree(va: dict[str, Any], vb: dict[str, Any], metrics: tuple[str, ...]) -> bool:
+    """Two clusters give different values for a metric both report."""
     return any(va[m] is not None and vb[m] is not None and abs(va[m] - vb[m]) >= 1e-9 for m in metrics)
 
 
@@ -154,32 +155,35 @@ def _merge_citations(
     metrics = METRICS[name]
     keys = list(MEASUREMENT_KEYS[name])
     frame = frame.drop("citations", "citation_count", "conflict", "conflicts_with").with_row_index("_row")
-    shared = (
-        frame.group_by(keys)
-        .agg(pl.col("source_id").n_unique().alias("_n"))
-        .filter(pl.col("_n") > 1)
-        .drop("_n")
+    sizes = frame.group_by(keys).agg(pl.len().alias("_len"), pl.col("source_id").n_unique().alias("_n"))
+    shared = sizes.filter(pl.col("_n") > 1)
+    fills = (*metrics, *(c for c in FILLED if c in frame.columns))
+    # the common case, two documents per measurement, is settled in polars; larger groups in Python
+    pair_updates, pair_cites, pair_dropped = _merge_pairs(
+        frame.join(shared.filter(pl.col("_len") == 2).select(keys), on=keys, how="semi", nulls_equal=True),
+        keys, metrics, fills, sources,
     )
-    multi = frame.join(shared, on=keys, how="semi", nulls_equal=True)
+    multi = frame.join(shared.filter(pl.col("_len") > 2).select(keys), on=keys, how="semi", nulls_equal=True)
     order = _source_order(sources)
-    updates: list[dict[str, Any]] = []
-    citations: list[dict[str, Any]] = []
-    dropped: set[int] = set()
+    updates: list[dict[str, Any]] = pair_updates
+    citations: list[dict[str, Any]] = pair_cites
+    dropped: set[int] = pair_dropped
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for row in multi.iter_rows(named=True):
+    needed = list(dict.fromkeys([*keys, "_row", "source_id", "result_id", "where", *fills, "_file", "_label", "_path"]))
+    for row in multi.select(needed).iter_rows(named=True):
         groups[tuple(row[k] for k in keys)].append(row)
     for rows in groups.values():
         rows.sort(key=lambda r: (order.get(r["source_id"], (2, "9999", str(r["source_id"]))), r["_row"]))
         clusters = _clusters(rows, metrics)
-        for cluster in clusters:
+        members = [{r["source_id"] for r in c} for c in clusters]
+        values = [_cluster_values(c, metrics) for c in clusters]
+        for i, cluster in enumerate(clusters):
             primary, rest = cluster[0], cluster[1:]
-            mine = {r["source_id"] for r in cluster}
             others = [
-                c[0]["result_id"] for c in clusters
-                if c is not cluster
-                and not ({r["source_id"] for r in c} <= mine or mine <= {r["source_id"] for r in c})
-                and _disagree(cluster, c, metrics)
-            ]
+                clusters[j][0]["result_id"] for j in range(len(clusters))
+                if j != i and not (members[j] <= members[i] or members[i] <= members[j])
+                and _disagree(values[i], values[j], metrics)
+            ] if len(clusters) > 1 else []
             upd: dict[str, Any] = {
                 "_row": primary["_row"],
                 "citations": "; ".join(_cite(r) for r in cluster),
@@ -187,8 +191,8 @@ def _merge_citations(
                 "conflict": bool(others),
                 "conflicts_with": "; ".join(others) if others else None,
             }
-            for col in (*metrics, *FILLED):
-                upd[f"_fill_{col}"] = next((r[col] for r in rest if r.get(col) is not None), None)
+            for col in fills:
+                upd[f"_fill_{col}"] = next((r[col] for r in rest if r[col] is not None), None) if rest else None
             updates.append(upd)
             dropped.update(r["_row"] for r in rest)
             citations.extend(
@@ -197,7 +201,6 @@ def _merge_citations(
                 for rank, c in enumerate(cluster, start=1)
             )
     gone = set(frame.filter(pl.col("_row").is_in(list(dropped))).get_column("result_id").to_list())
-    fills = (*metrics, *(c for c in FILLED if c in frame.columns))
     upd_schema: dict[str, Any] = {
         "_row": pl.UInt32, "citations": pl.String, "citation_count": pl.Int64, "conflict": pl.Boolean,
         "conflicts_with": pl.String, **{f"_fill_{c}": frame.schema[c] for c in fills},
@@ -225,6 +228,61 @@ def _merge_citations(
         ]
     )
     return merged, cited, gone
+
+
+def _merge_pairs(
+    pairs: pl.DataFrame, keys: list[str], metrics: tuple[str, ...], fills: tuple[str, ...], sources: pl.DataFrame
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[int]]:
+    """Measurements reported by exactly two documents: merged when they agree, both marked when they differ
+    (the same rules as _clusters, vectorised)."""
+    if pairs.is_empty():
+        return [], [], set()
+    order = sources.select(
+        "source_id",
+        pl.when(pl.col("kind") == "paper").then(0).otherwise(1).alias("_kind"),
+        pl.col("published").cast(pl.String).fill_null("9999").alias("_pub"),
+    ).unique("source_id", keep="first")
+    cols = list(dict.fromkeys([*keys, "_row", "source_id", "result_id", "where", *fills, "_file", "_label", "_path"]))
+    ranked = (
+        pairs.select(cols)
+        .join(order, on="source_id", how="left", validate="m:1")
+        .with_columns(pl.col("_kind").fill_null(2), pl.col("_pub").fill_null("9999"))
+        .sort([*keys, "_kind", "_pub", "source_id", "_row"], nulls_last=True)
+        .with_columns(pl.int_range(pl.len()).over(keys).alias("_pos"))
+    )
+    a = ranked.filter(pl.col("_pos") == 0).drop("_pos", "_kind", "_pub")
+    b = ranked.filter(pl.col("_pos") == 1).drop("_pos", "_kind", "_pub")
+    both = a.join(b, on=keys, how="inner", suffix="_b", nulls_equal=True, validate="1:1")
+    common = [pl.col(m).is_not_null() & pl.col(f"{m}_b").is_not_null() for m in metrics]
+    differ = [c & ((pl.col(m) - pl.col(f"{m}_b")).abs() >= 1e-9) for c, m in zip(common, metrics, strict=True)]
+    both = both.with_columns(
+        (pl.any_horizontal(common) & ~pl.any_horizontal(differ)).alias("_same"),
+        pl.any_horizontal(differ).alias("_differ"),
+    )
+    updates: list[dict[str, Any]] = []
+    citations: list[dict[str, Any]] = []
+    dropped: set[int] = set()
+    for r in both.iter_rows(named=True):
+        cite_a = {"result_id": r["result_id"], "rank": 1, "source_id": r["source_id"], "where": r["where"],
+                  "_file": r["_file"], "_label": r["_label"], "_path": r["_path"]}
+        if r["_same"]:
+            updates.append({"_row": r["_row"], "citations": f"{_cite(r)}; {r['source_id_b']} ({r['where_b']})",
+                            "citation_count": 2, "conflict": False, "conflicts_with": None,
+                            **{f"_fill_{c}": r[f"{c}_b"] for c in fills}})
+            dropped.add(r["_row_b"])
+            citations += [cite_a, {"result_id": r["result_id"], "rank": 2, "source_id": r["source_id_b"],
+                                   "where": r["where_b"], "_file": r["_file_b"], "_label": r["_label_b"],
+                                   "_path": r["_path_b"]}]
+            continue
+        conflict = bool(r["_differ"])
+        for row, other, suffix in ((r["_row"], r["result_id_b"], ""), (r["_row_b"], r["result_id"], "_b")):
+            updates.append({"_row": row, "citations": f"{r['source_id' + suffix]} ({r['where' + suffix]})",
+                            "citation_count": 1, "conflict": conflict, "conflicts_with": other if conflict else None,
+                            **{f"_fill_{c}": None for c in fills}})
+        citations += [cite_a, {"result_id": r["result_id_b"], "rank": 1, "source_id": r["source_id_b"],
+                               "where": r["where_b"], "_file": r["_file_b"], "_label": r["_label_b"],
+                               "_path": r["_path_b"]}]
+    return updates, citations, dropped
 
 
 def _add_first_published(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
