@@ -215,6 +215,7 @@ for _name, _key in [
 SCHEMAS["splits"] = _vocab_table(
     "split_id", r"^[a-z0-9][a-z0-9_-]*$", kind=(str, pa.Field(isin=["val", "test_dev", "test"]))
 )
+SCHEMAS["licenses"] = _vocab_table("license_id", r"^[A-Za-z0-9][A-Za-z0-9 .+()_-]*$")
 SCHEMAS["devices"] = _vocab_table(
     "device_id", kind=(str, pa.Field(isin=["phone", "edge", "cpu", "gpu", "unknown"]))
 )

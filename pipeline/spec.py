@@ -218,4 +218,10 @@ VOCAB = {
     "splits": {"id": _f("str", True, "split_id"), "name": _f("str", True), "kind": _f("str", True)},
     "devices": {"id": _f("str", True, "device_id"), "name": _f("str", True), "kind": _f("str", True)},
     "runtimes": {"id": _f("str", True, "runtime_id"), "name": _f("str", True)},
+    "licenses": {
+        "id": _f("str", True, "license_id"),
+        "name": _f("str", True),
+        "commercial_use": _f("bool"),
+        "url": _f("str"),
+    },
 }

@@ -74,6 +74,12 @@ VOCAB_TABLES = (
     _vocab("splits", "split_id", "Evaluation splits, each of a kind: val, test_dev or test.", {"kind": S}),
     _vocab("devices", "device_id", "Devices a latency was measured on (phones, edge accelerators, CPUs, GPUs).", {"kind": S}),
     _vocab("runtimes", "runtime_id", "Inference runtimes a latency was measured with.", {}),
+    _vocab(
+        "licenses",
+        "license_id",
+        "Weights licences, and whether each allows commercial use (empty: conditions to read).",
+        {"commercial_use": B, "url": S},
+    ),
 )
 
 SOURCES = Table(
@@ -148,9 +154,11 @@ CHECKPOINTS = Table(
         "weights_url": S,
         "notes": S,
         "distillation_teacher": S,
+        "commercial_use": B,
     },
     ("checkpoint_id",),
     (
+        ("license", "licenses"),
         ("backbone_id", "backbones"),
         ("pretrain_dataset_id", "datasets"),
         ("pretrain_method_id", "pretraining_methods"),
@@ -473,6 +481,9 @@ COLUMN_DOCS: dict[str, str] = {
     "first_published": "Date of the backbone's first public document (earliest date among the documents "
     "that report it).",
     "distillation_teacher": "The teacher a distilled checkpoint learned from (a checkpoint id, or its name).",
+    "commercial_use": "True when the weights' licence allows commercial use, false when it forbids it, empty when "
+    "the licence is unknown or has conditions to read (licenses.commercial_use).",
+    "license_id": "Licence name as documents write it.",
     "standard_training": "For an evaluation dataset: the training data its benchmark takes as standard "
     "(comma-separated); anything beyond is extra training data.",
     "public": "True when the dataset is publicly available, false when private.",

@@ -188,6 +188,15 @@ def _add_gmacs(frame: pl.DataFrame, sources: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _with_commercial_use(checkpoints: pl.DataFrame, licenses: pl.DataFrame) -> pl.DataFrame:
+    lookup = licenses.select(pl.col("license_id").alias("license"), pl.col("commercial_use").alias("_cu")).unique(
+        "license", keep="first")
+    return (
+        checkpoints.join(lookup, on="license", how="left", validate="m:1")
+        .with_columns(pl.col("_cu").alias("commercial_use")).drop("_cu")
+    )
+
+
 def build_tables(raw: RawData) -> dict[str, pl.DataFrame]:
     """Every release table (with provenance columns), from typed raw rows."""
     frames = _vocab_frames(raw)
@@ -199,7 +208,7 @@ def build_tables(raw: RawData) -> dict[str, pl.DataFrame]:
     frames["sources"] = _frame(sources, T.SOURCES)
     frames["families"] = _frame(raw.rows.get("families", []), T.FAMILIES)
     frames["backbones"] = _frame(raw.rows.get("backbones", []), T.BACKBONES)
-    frames["checkpoints"] = _frame(raw.rows.get("checkpoints", []), T.CHECKPOINTS)
+    frames["checkpoints"] = _with_commercial_use(_frame(raw.rows.get("checkpoints", []), T.CHECKPOINTS), frames["licenses"])
     stages: list[Row] = []
     flops = {"_flops_g": pl.Float64}
     for table in T.RESULT_TABLES:

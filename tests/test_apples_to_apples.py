@@ -169,3 +169,27 @@ def test_the_date_axis_drops_no_result(client: FlaskClient, release: Path) -> No
     # documents with no pinned commit whose date could be read (listed in the release notes)
     assert sorted(sources.filter(pl.col("published").is_null()).get_column("source_id").to_list()) == [
         "mobilenetv3_tf_repo", "mobilenetv4_tf_configs", "torchvision_docs"]
+
+
+def test_fine_tuned_accuracy_against_latency_on_one_named_phone(client: FlaskClient, release: Path) -> None:
+    data = client.get("/plot.json?x=latency&x_device=iphone_12&x_runtime=coreml&x_precision=unknown").get_json()
+    assert data["x_label"] == "Latency (ms, Apple iPhone 12, Core ML, Not stated)"
+    assert data["count"] > 0
+    latency = pl.read_parquet(release / "latency.parquet").filter(pl.col("device_id") == "iphone_12")
+    measured = set(latency["backbone_id"].to_list())
+    assert {r["backbone_id"] for r in data["rows"]} <= measured
+    assert {r["protocol"] for r in data["rows"]} == {"Full fine-tune, Single crop, val"}
+
+
+def test_linear_probe_accuracy_against_params_for_foundation_encoders(client: FlaskClient) -> None:
+    probes = rows(client, "adaptation=linear_probe&x=params")
+    methods = {r["pretraining"].split(", ")[-1] for r in probes}
+    assert {"DINOv2", "SWAG (weakly supervised hashtag prediction)"} <= methods
+    assert {r["protocol"].split(",")[0] for r in probes} == {"Linear probe"}
+
+
+def test_the_commercial_use_filter_keeps_only_weights_whose_licence_allows_it(client: FlaskClient, release: Path) -> None:
+    allowed = set(pl.read_parquet(release / "checkpoints.parquet").filter(pl.col("commercial_use"))["checkpoint_id"].to_list())
+    kept = {r["checkpoint"] for r in rows(client, "commercial=yes&adaptation=any&x=params")}
+    assert kept and kept <= allowed
+    assert {r["checkpoint"] for r in rows(client, "adaptation=any&x=params")} - allowed

@@ -135,7 +135,7 @@ def test_the_datasette_link_selects_the_same_results(client: FlaskClient) -> Non
 @pytest.mark.parametrize(
     ("query", "param", "choices"),
     [
-        ("y=bogus", "y", "result, params, gmacs, throughput, date"),
+        ("y=bogus", "y", "result, params, gmacs, throughput, latency, date"),
         ("color=colour", "color", "family, pretrain_dataset, pretrain_method, head, resolution, schedule, token_mixer, none"),
         ("family=nonet", "family", "alphanet, betaformer"),
         ("x_min=abc", "x_min", "a number"),

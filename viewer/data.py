@@ -45,7 +45,7 @@ class Release:
             t: dict(self.tables[t].select(pl.first(), pl.col("name")).iter_rows())
             for t in ("families", "backbones", "datasets", "heads", "gpus", "precisions",
                       "pretraining_methods", "token_mixers", "tasks", "metrics", "adaptations",
-                      "test_time_procedures", "splits")
+                      "test_time_procedures", "splits", "devices", "runtimes")
         }
         self.names["sources"] = dict(self.tables["sources"].select("source_id", "title").iter_rows())
         self.values = self._long_values()
@@ -53,7 +53,8 @@ class Release:
     def _context(self) -> pl.DataFrame:
         t = self.tables
         return (
-            t["checkpoints"].select("checkpoint_id", "backbone_id", "pretrain_dataset_id", "pretrain_method_id")
+            t["checkpoints"].select("checkpoint_id", "backbone_id", "pretrain_dataset_id", "pretrain_method_id",
+                                    "license", "commercial_use")
             .join(t["backbones"].select("backbone_id", "family_id", "params_m", "first_published"), on="backbone_id",
                   how="left", validate="m:1")
             .join(t["families"].select("family_id", "token_mixer_id", "hierarchical"), on="family_id", how="left", validate="m:1")

@@ -154,7 +154,7 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
                                             points["eval_split"].to_list(), points["conflict"].to_list(), strict=True)],
         "x_source": _x_provenance(rel, points, spec),
     }
-    if spec.x.kind == "throughput" or spec.y.kind == "throughput":
+    if spec.x.kind in ("throughput", "latency") or spec.y.kind in ("throughput", "latency"):
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
         key = "x_text" if spec.x.kind == "throughput" else "y_text"
         data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs, strict=True)]
@@ -178,7 +178,7 @@ def _x_provenance(rel: Release, points: pl.DataFrame, spec: Spec) -> list[str]:
     """The other axis's provenance for the tooltip: source and where, head, schedule, protocol; or the
     throughput figure's source, GPU, precision and batch size."""
     out = []
-    tp_axis = spec.x if spec.x.kind == "throughput" else spec.y if spec.y.kind == "throughput" else None
+    tp_axis = next((a for a in (spec.x, spec.y) if a.kind in ("throughput", "latency")), None)
     for r in points.iter_rows(named=True):
         if r["x_source_id"] is None:
             out.append("")
@@ -190,7 +190,9 @@ def _x_provenance(rel: Release, points: pl.DataFrame, spec: Spec) -> list[str]:
             text += f" ({head}{sched}; {protocol_text(rel, r['x_adaptation_id'], r['x_test_time_id'], r['x_split'])})"
         elif tp_axis is not None:
             batch = f"batch {r['batch_size']}" if r["batch_size"] is not None else "batch not stated"
-            text += f" ({rel.name('gpus', tp_axis.gpu)}, {rel.name('precisions', tp_axis.precision)}, {batch})"
+            where = rel.name("gpus", tp_axis.gpu) if tp_axis.kind == "throughput" else (
+                f"{rel.name('devices', tp_axis.device)}, {rel.name('runtimes', tp_axis.runtime)}")
+            text += f" ({where}, {rel.name('precisions', tp_axis.precision)}, {batch})"
         out.append(text)
     return out
 
@@ -242,10 +244,12 @@ def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
             "schedules": present("schedule", task, dataset),
             "gpus": [(x, rel.name("gpus", x)) for x in sorted(set(tp["gpu_id"].to_list()))],
             "precisions": [(x, rel.name("precisions", x)) for x in sorted(set(tp.filter(pl.col("gpu_id") == (axis.gpu or "")).get_column("precision_id").to_list()) or set(tp["precision_id"].to_list()))],
+            **_latency_options(rel, axis),
         }
     return {
         "axes": axes,
-        "axis_kinds": [("result", "Result"), ("params", "Parameters (M)"), ("gmacs", "GMACs"), ("throughput", "Throughput"), ("date", "Publication date")],
+        "axis_kinds": [("result", "Result"), ("params", "Parameters (M)"), ("gmacs", "GMACs"), ("throughput", "Throughput"),
+                       ("latency", "Latency"), ("date", "Backbone first public")],
         "tasks": [(t, rel.name("tasks", t)) for t in TASK_METRICS],
         "families": sorted(rel.names["families"].items(), key=lambda kv: kv[1]),
         "pretrain_datasets": [(d, rel.name("datasets", d)) for d in present("pretrain_dataset_id")],
@@ -259,6 +263,17 @@ def _form_options(rel: Release, spec: Spec) -> dict[str, Any]:
                        *((t, rel.name("test_time_procedures", t)) for t in sorted(rel.names["test_time_procedures"]))],
         "splits": [("any", "any split"), ("val", "val"), ("test_dev", "test-dev"), ("test", "test")],
         "seen": [(d, rel.name("datasets", d)) for d in rel.seen_datasets()],
+    }
+
+
+def _latency_options(rel: Release, axis: Any) -> dict[str, list]:
+    lat = rel.tables["latency"]
+    on_device = lat.filter(pl.col("device_id") == axis.device)
+    here = on_device.filter(pl.col("runtime_id") == axis.runtime)
+    return {
+        "devices": [(d, rel.name("devices", d)) for d in sorted(set(lat["device_id"].to_list()))],
+        "runtimes": [(r, rel.name("runtimes", r)) for r in sorted(set(on_device["runtime_id"].to_list()))],
+        "lat_precisions": [(p, rel.name("precisions", p)) for p in sorted(set(here["precision_id"].to_list()))],
     }
 
 

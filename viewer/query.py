@@ -16,21 +16,21 @@ from werkzeug.datastructures import MultiDict
 
 from viewer.data import TASK_METRICS, Release
 
-AXIS_KINDS = ("result", "params", "gmacs", "throughput", "date")
+AXIS_KINDS = ("result", "params", "gmacs", "throughput", "latency", "date")
 CATEGORIES = ("family", "pretrain_dataset", "pretrain_method", "head", "resolution", "schedule", "token_mixer", "none")
 DEFAULT_DATASET = {"classification": "imagenet_1k", "detection": "coco", "semantic_segmentation": "ade20k"}
 DEFAULT_METRIC = {"classification": "top1", "detection": "box_ap", "semantic_segmentation": "miou_ms"}
 MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res",
          "adaptation", "test_time", "split", "seen")
 SCALARS = ("hierarchical", "date_from", "date_to", "x_min", "x_max", "y_min", "y_max", "color", "marker",
-           "x_scale", "y_scale", "pareto", "sort", "order", "page", "extra", "pairing")
+           "x_scale", "y_scale", "pareto", "sort", "order", "page", "extra", "pairing", "commercial")
 ANY = "any"  # a protocol filter set to 'any' compares every protocol; absent, it compares like with like
 # Like with like by default: fine-tuned, the metric's standard test-time procedure, validation splits
 DEFAULT_ADAPTATION = ("fine_tune",)
 STANDARD_TEST_TIME = "standard"  # single crop / single scale, or the multi-scale column's own procedure
 DEFAULT_SPLIT = ("val",)
 SPLIT_KINDS = ("val", "test_dev", "test")
-AXIS_PARAMS = ("", "_task", "_dataset", "_metric", "_head", "_res", "_schedule", "_gpu", "_precision")
+AXIS_PARAMS = ("", "_task", "_dataset", "_metric", "_head", "_res", "_schedule", "_gpu", "_precision", "_device", "_runtime")
 KNOWN = {f"{a}{p}" for a in "xy" for p in AXIS_PARAMS} | set(MULTI) | set(SCALARS)
 
 
@@ -56,6 +56,8 @@ class Axis:
     schedule: int | None = None
     gpu: str = ""
     precision: str = ""
+    device: str = ""
+    runtime: str = ""
 
     def params(self, prefix: str) -> dict[str, str]:
         out = {prefix: self.kind}
@@ -69,6 +71,9 @@ class Axis:
                 out[f"{prefix}_schedule"] = str(self.schedule)
         if self.kind == "throughput":
             out.update({f"{prefix}_gpu": self.gpu, f"{prefix}_precision": self.precision})
+        if self.kind == "latency":
+            out.update({f"{prefix}_device": self.device, f"{prefix}_runtime": self.runtime,
+                        f"{prefix}_precision": self.precision})
         return out
 
 
@@ -89,6 +94,7 @@ class Spec:
     split: tuple[str, ...] = ()  # split kinds; () = DEFAULT_SPLIT; ("any",) = all
     seen: tuple[str, ...] = ()  # keep results whose weights saw only these datasets (any stage)
     extra: str = ""  # "", "yes", "no": extra training data relative to the evaluation dataset
+    commercial: str = ""  # "yes": only weights whose licence allows commercial use
     pairing: str = "best"  # result vs result: each checkpoint's best ("best") or same head and schedule ("same")
     hierarchical: str = ""
     date_from: dt.date | None = None
@@ -172,6 +178,8 @@ def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
         precision = _fitting(args, f"{prefix}_precision", sorted(precisions),
                              sorted(set(tp.get_column("precision_id").to_list())), precisions[0] if precisions else "")
         return Axis(kind=kind, gpu=gpu, precision=precision)
+    if kind == "latency":
+        return _latency_axis(args, prefix, rel)
     if kind != "result":
         return Axis(kind=kind)
     task = _choice(args, f"{prefix}_task", list(TASK_METRICS), default.task if default.kind == "result" else "classification")
@@ -188,6 +196,28 @@ def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
     )
     return Axis(kind="result", task=task, dataset=dataset, metric=metric, head=head,
                 res=int(res) if res else None, schedule=int(schedule) if schedule else None)
+
+
+def _most_common(frame: pl.DataFrame, column: str) -> list[str]:
+    """Values of a column, the most frequent first, a stated one before 'unknown'."""
+    return (frame.group_by(column).len().with_columns((pl.col(column) != "unknown").alias("known"))
+            .sort(["known", "len", column], descending=[True, True, False]).get_column(column).to_list())
+
+
+def _latency_axis(args: MultiDict, prefix: str, rel: Release) -> Axis:
+    """Latency on one device, runtime and precision: never mixed with another context."""
+    lat = rel.tables["latency"]
+    devices = _most_common(lat, "device_id")
+    device = _choice(args, f"{prefix}_device", sorted(devices), devices[0] if devices else "")
+    on_device = lat.filter(pl.col("device_id") == device)
+    runtimes = _most_common(on_device, "runtime_id")
+    runtime = _fitting(args, f"{prefix}_runtime", sorted(runtimes), sorted(set(lat["runtime_id"].to_list())),
+                       runtimes[0] if runtimes else "")
+    here = on_device.filter(pl.col("runtime_id") == runtime)
+    precisions = _most_common(here, "precision_id")
+    precision = _fitting(args, f"{prefix}_precision", sorted(precisions), sorted(set(lat["precision_id"].to_list())),
+                         precisions[0] if precisions else "")
+    return Axis(kind="latency", device=device, runtime=runtime, precision=precision)
 
 
 def _fitting(args: MultiDict, name: str, fitting: list[str], known: list[str], default: str) -> str:
@@ -236,6 +266,7 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
         seen=_multi(args, "seen", rel.seen_datasets()),
         extra=_choice(args, "extra", ["", "yes", "no"], ""),
         pairing=_choice(args, "pairing", ["best", "same"], "best"),
+        commercial=_choice(args, "commercial", ["", "yes"], ""),
         hierarchical=_choice(args, "hierarchical", ["", "yes", "no"], ""),
         date_from=_date(args, "date_from"),
         date_to=_date(args, "date_to"),

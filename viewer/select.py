@@ -42,7 +42,7 @@ def _higher_is_better(rel: Release, axis: Axis) -> bool:
         metrics = rel.tables["metrics"]
         row = metrics.filter(pl.col("metric_id") == axis.metric)
         return bool(row.get_column("higher_is_better")[0]) if row.height else True
-    return axis.kind == "throughput"
+    return axis.kind == "throughput"  # latency, compute, params: lower is better
 
 
 def axis_label(rel: Release, axis: Axis) -> str:
@@ -55,6 +55,9 @@ def axis_label(rel: Release, axis: Axis) -> str:
         return "Date of the backbone's first public document"
     if axis.kind == "throughput":
         return f"Throughput (images/s, {rel.name('gpus', axis.gpu)}, {rel.name('precisions', axis.precision)})"
+    if axis.kind == "latency":
+        return (f"Latency (ms, {rel.name('devices', axis.device)}, {rel.name('runtimes', axis.runtime)}, "
+                f"{rel.name('precisions', axis.precision)})")
     parts = [rel.name("datasets", axis.dataset), rel.name("metrics", axis.metric)]
     if axis.head:
         parts.append(rel.name("heads", axis.head))
@@ -125,6 +128,26 @@ def _throughput(rel: Release, axis: Axis, base: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([on_cls, on_down], how="vertical_relaxed").with_columns(pl.col("images_per_s").alias("other"))
 
 
+def _latency(rel: Release, axis: Axis, base: pl.DataFrame) -> pl.DataFrame:
+    lat = rel.tables["latency"].filter(
+        (pl.col("device_id") == axis.device) & (pl.col("runtime_id") == axis.runtime)
+        & (pl.col("precision_id") == axis.precision) & (pl.col("task_id") == "classification")
+    )
+    best = lat.sort(["latency_ms", "latency_id"]).unique(["backbone_id", "resolution_px"], keep="first")
+    keep: list[str | pl.Expr] = ["latency_ms", "batch_size", pl.col("source_id").alias("x_source_id"),
+                                 pl.col("where").alias("x_where")]
+    cls = base.filter(pl.col("task_id") == "classification")
+    exact = cls.join(best.filter(pl.col("resolution_px").is_not_null()).select("backbone_id", "resolution_px", *keep),
+                     on=["backbone_id", "resolution_px"], how="inner", validate="m:1")
+    # a latency whose document states no resolution pairs with the backbone's results at any resolution
+    # (the tooltip and the table say so), unless a latency at the result's own resolution exists
+    unstated = cls.join(best.filter(pl.col("resolution_px").is_null()).select("backbone_id", *keep),
+                        on="backbone_id", how="inner", validate="m:1").with_columns(
+        pl.col("x_where") + " (resolution not stated)")
+    both = pl.concat([exact, unstated.join(exact.select("result_id"), on="result_id", how="anti")], how="vertical_relaxed")
+    return both.with_columns(pl.col("latency_ms").alias("other")).drop("latency_ms")
+
+
 def _pair(rel: Release, base_axis: Axis, other: Axis, spec: Spec) -> tuple[pl.DataFrame, str]:
     base = result_values(rel, base_axis, spec)
     if other.kind == "params":
@@ -138,6 +161,13 @@ def _pair(rel: Release, base_axis: Axis, other: Axis, spec: Spec) -> tuple[pl.Da
     if other.kind == "date":
         return base.with_columns(pl.col("first_published").alias("other")), (
             "Each point is one result, dated by its backbone's first public document (paper or model zoo).")
+    if other.kind == "latency":
+        return _latency(rel, other, base), (
+            "Each point is one classification result paired with its backbone's lowest latency measured on the chosen "
+            "device, runtime and precision at the result's evaluation resolution (or at a resolution its document does "
+            "not state, said in the tooltip). Latency is milliseconds as the source states it, never converted from or "
+            "into throughput; other devices, runtimes and precisions are never mixed in."
+        )
     if other.kind == "throughput":
         return _throughput(rel, other, base), (
             "Each point is one result paired with its backbone's fastest throughput figure measured on the chosen "
@@ -180,6 +210,8 @@ def _filters(frame: pl.DataFrame, spec: Spec) -> pl.DataFrame:
             frame = frame.filter(pl.col(column).is_in(list(chosen)))
     if spec.hierarchical:
         frame = frame.filter(pl.col("hierarchical") == (spec.hierarchical == "yes"))
+    if spec.commercial:
+        frame = frame.filter(pl.col("commercial_use").fill_null(False))
     if spec.date_from:
         frame = frame.filter(pl.col("first_published") >= spec.date_from)
     if spec.date_to:
@@ -279,7 +311,7 @@ def mixed_contexts(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, o
                 narrow = spec.query(**{param: (value if value != "-" else STANDARD_TEST_TIME,), "page": 1})
                 choices.append({"label": label, "count": n, "query": narrow})
             out.append({"what": what, "choices": choices})
-    if "throughput" in (spec.x.kind, spec.y.kind):
+    if {"throughput", "latency"} & {spec.x.kind, spec.y.kind}:
         batches = {b for b in points.get_column("batch_size").to_list()}
         if len(batches) > 1:
             shown = ", ".join(sorted(str(b) if b is not None else "not stated" for b in batches))
