@@ -22,9 +22,14 @@ from viewer.releases import list_versions
 bp = Blueprint("pages", __name__)
 
 RESULT_COLUMNS = {
-    "classification": ["checkpoint_id", "chain", "eval_dataset_id", "eval_resolution_px", "top1", "top5", "mce", "gmacs", "source_id", "where"],
-    "detection": ["checkpoint_id", "head_id", "chain", "eval_dataset_id", "eval_split", "box_ap", "box_ap50", "box_ap75", "mask_ap", "mask_ap50", "mask_ap75", "gmacs", "source_id", "where"],
-    "semantic_segmentation": ["checkpoint_id", "head_id", "chain", "eval_dataset_id", "crop_px", "miou_ss", "miou_ms", "gmacs", "source_id", "where"],
+    "classification": ["checkpoint_id", "chain", "eval_dataset_id", "eval_resolution_px", "adaptation_id", "test_time_id",
+                       "eval_split", "top1", "top5", "mce", "gmacs_backbone", "source_id", "where", "citation_count", "conflict"],
+    "detection": ["checkpoint_id", "head_id", "chain", "eval_dataset_id", "eval_split", "adaptation_id", "test_time_id",
+                  "box_ap", "box_ap50", "box_ap75", "mask_ap", "mask_ap50", "mask_ap75", "gmacs_whole_model", "source_id",
+                  "where", "citation_count", "conflict"],
+    "semantic_segmentation": ["checkpoint_id", "head_id", "chain", "eval_dataset_id", "crop_px", "adaptation_id",
+                              "test_time_id", "miou_ss", "miou_ms", "gmacs_whole_model", "source_id", "where",
+                              "citation_count", "conflict"],
 }
 THROUGHPUT_COLUMNS = ["backbone_id", "task_id", "head_id", "resolution_px", "input_size", "gpu_id", "precision_id", "batch_size", "images_per_s", "source_id", "where"]
 
@@ -60,6 +65,12 @@ def _results_by_task(rel: Release, mask: dict[str, pl.Expr]) -> dict[str, list[d
         if task in mask:
             frame = frame.filter(mask[task])
         if frame.height:
+            # compute says what it counts: the backbone alone, or the whole detector or segmentor
+            frame = frame.with_columns(
+                pl.col("gmacs").alias("gmacs_backbone"), pl.col("gmacs").alias("gmacs_whole_model"),
+                pl.when(pl.col("conflict")).then(pl.lit("values differ: ") + pl.col("conflicts_with"))
+                .otherwise(None).alias("conflict"),
+            )
             out[task] = frame.select(RESULT_COLUMNS[task]).sort(RESULT_COLUMNS[task][:3]).to_dicts()
     return out
 

@@ -45,12 +45,12 @@ def _higher_is_better(rel: Release, axis: Axis) -> bool:
     return axis.kind == "throughput"  # latency, compute, params: lower is better
 
 
-def axis_label(rel: Release, axis: Axis) -> str:
+def axis_label(rel: Release, axis: Axis, base_task: str = "classification") -> str:
     """Human label of an axis, with units and context."""
     if axis.kind == "params":
         return "Parameters (M, backbone)"
     if axis.kind == "gmacs":
-        return "GMACs"
+        return "GMACs (whole detector or segmentor)" if base_task in ("detection", "semantic_segmentation") else "GMACs"
     if axis.kind == "date":
         return "Date of the backbone's first public document"
     if axis.kind == "throughput":
@@ -261,7 +261,8 @@ def select_points(rel: Release, spec: Spec) -> Selection:
                        frame["y"].cast(pl.Float64) if frame.schema["y"] != pl.Date else frame["y"].cast(pl.Int32), xh, yh) \
         if frame.height else pl.Series("pareto", [], pl.Boolean)
     frame = frame.with_columns(mask)
-    return Selection(frame, axis_label(rel, spec.x), axis_label(rel, spec.y), pairing, xh, yh)
+    task = base_axis.task
+    return Selection(frame, axis_label(rel, spec.x, task), axis_label(rel, spec.y, task), pairing, xh, yh)
 
 
 def limit_points(sel: Selection, max_points: int) -> tuple[Selection, int]:
