@@ -74,41 +74,39 @@ def _result_id(task: str, row: Row) -> str:
     return "/".join(parts)
 
 
-def _throughput_id(row: Row) -> str:
+def _timing_id(row: Row, kind: str, context: tuple[str, ...]) -> str:
+    """Derived key of a throughput or latency figure: source/kind/backbone/task/[head/]size/context.../batch[/tag]."""
     size = row.get("resolution_px") or row.get("input_size") or "?"
     batch = row.get("batch_size")
     parts = [
         str(row.get("source_id")),
-        "throughput",
+        kind,
         str(row.get("backbone_id")),
         str(row["task_id"]),
         *([str(row["head_id"])] if row.get("head_id") else []),
         str(size),
-        str(row.get("gpu_id")),
-        str(row.get("precision_id")),
+        *(str(row.get(c)) for c in context),
         f"bs{batch}" if batch is not None else "bs?",
         *([str(row["tag"])] if row.get("tag") else []),
     ]
     return "/".join(parts)
 
 
-def _latency_id(row: Row) -> str:
-    size = row.get("resolution_px") or row.get("input_size") or "?"
-    batch = row.get("batch_size")
-    parts = [
-        str(row.get("source_id")),
-        "latency",
-        str(row.get("backbone_id")),
-        str(row["task_id"]),
-        *([str(row["head_id"])] if row.get("head_id") else []),
-        str(size),
-        str(row.get("device_id")),
-        str(row.get("runtime_id")),
-        str(row.get("precision_id")),
-        f"bs{batch}" if batch is not None else "bs?",
-        *([str(row["tag"])] if row.get("tag") else []),
-    ]
-    return "/".join(parts)
+TIMING_CONTEXT = {
+    "throughput": ("throughput_id", ("gpu_id", "precision_id")),
+    "latency": ("latency_id", ("device_id", "runtime_id", "precision_id")),
+}
+
+
+def _timing_rows(raw: RawData, section: str) -> list[Row]:
+    key, context = TIMING_CONTEXT[section]
+    rows = []
+    for r in raw.rows.get(section, []):
+        r = dict(r)
+        r["task_id"] = r.get("task_id") or "classification"
+        r[key] = _timing_id(r, section, context)
+        rows.append(r)
+    return rows
 
 
 def _frame(rows: list[Row], table: T.Table, extra: dict[str, Any] | None = None) -> pl.DataFrame:
@@ -214,20 +212,8 @@ def build_tables(raw: RawData) -> dict[str, pl.DataFrame]:
     for table in T.RESULT_TABLES:
         rows = [{**r, "_flops_g": r.get("flops_g")} for r in _result_rows(str(table.task), raw, stages)]
         frames[table.name] = _add_gmacs(_frame(rows, table, flops), frames["sources"]).drop("_flops_g")
-    throughput = []
-    for r in raw.rows.get("throughput", []):
-        r = dict(r)
-        r["task_id"] = r.get("task_id") or "classification"
-        r["throughput_id"] = _throughput_id(r)
-        throughput.append(r)
-    frames["throughput"] = _frame(throughput, T.THROUGHPUT)
-    latency = []
-    for r in raw.rows.get("latency", []):
-        r = dict(r)
-        r["task_id"] = r.get("task_id") or "classification"
-        r["latency_id"] = _latency_id(r)
-        latency.append(r)
-    frames["latency"] = _frame(latency, T.LATENCY)
+    frames["throughput"] = _frame(_timing_rows(raw, "throughput"), T.THROUGHPUT)
+    frames["latency"] = _frame(_timing_rows(raw, "latency"), T.LATENCY)
     frames["chain_stages"] = _frame(stages, T.CHAIN_STAGES)
     frames["citations"] = _frame([], T.CITATIONS)  # filled once the rows pass validation (context.py)
     return frames
