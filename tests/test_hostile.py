@@ -9,9 +9,22 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
+import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,8 +32,9 @@ from flask import Flask
 from pipeline.integrity import ReleaseDamaged
 from pipeline.release import cut_release
 from viewer.app import Cached, ResponseCache, create_app
+from viewer.serve import datasette_command
 
-from .conftest import FIXTURE_RAW
+from .conftest import FIXTURE_RAW, ROOT
 
 LONG_LABEL_HOST = "a" * 70 + ".example"
 
@@ -222,3 +236,323 @@ def test_csv_cells_never_start_like_a_formula(tmp_path: Path) -> None:
     assert all(not cell.startswith(("=", "+", "@")) for r in rows for cell in r)
     y_col = rows[0].index("ImageNet-1k Top-1 accuracy")
     assert sorted(float(r[y_col]) for r in rows[1:]) == [80.0, 82.0, 83.0, 83.6, 86.0]
+
+
+# --- the real servers: gunicorn, Datasette and their supervisor ------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _raw(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes, read the whole answer (the server closes the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+class Served:
+    """`python -m viewer.serve` running in the background, its output collected line by line."""
+
+    def __init__(self, releases: Path, *extra: str):
+        self.viewer_port, self.datasette_port = _free_port(), _free_port()
+        self.viewer, self.datasette = f"http://127.0.0.1:{self.viewer_port}", f"http://127.0.0.1:{self.datasette_port}"
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "viewer.serve", "--releases", str(releases), "--viewer-port", str(self.viewer_port),
+             "--datasette-port", str(self.datasette_port), *extra],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def pid(self, name: str, after: int = 0) -> int:
+        """The pid of the last start of a server ('Viewer', 'Datasette') other than `after`."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pids = [int(m[1]) for line in list(self.lines) if (m := re.match(rf"{name} started \(pid (\d+)\)$", line))]
+            if pids and pids[-1] != after:
+                return pids[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"{name} did not start: {self.lines[-20:]}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def newer_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """v0.1.1: the fixture data with one family renamed."""
+    raw = tmp_path_factory.mktemp("newer") / "raw"
+    shutil.copytree(FIXTURE_RAW, raw)
+    path = raw / "families" / "betaformer.yaml"
+    path.write_text(path.read_text().replace("  name: BetaFormer\n", "  name: BetaFormer Renamed\n"))
+    cut_release(FIXTURE_RAW, raw.parent / "releases", "0.1.0")
+    return cut_release(raw, raw.parent / "releases", "0.1.1")
+
+
+@pytest.fixture(scope="module")
+def served(fixture_release: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    releases = tmp_path_factory.mktemp("served") / "releases"
+    releases.mkdir()
+    shutil.copytree(fixture_release, releases / "v0.1.0")
+    server = Served(releases, "--workers", "2")
+    try:
+        _wait_for(f"{server.viewer}/about")
+        _wait_for(f"{server.datasette}/heedless-backbones")
+        yield server
+    finally:
+        server.stop()
+
+
+def _response_head(raw: bytes) -> tuple[str, dict[str, str]]:
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    return head[0], {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:])}
+
+
+@pytest.mark.slow
+def test_responses_made_by_gunicorn_itself_carry_the_security_headers(served: Served) -> None:
+    cases = {
+        "HTTP/1.1 414 URI Too Long": b"GET /?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        "HTTP/1.1 400 Bad Request": b"NOT A REQUEST LINE\r\n\r\n",
+        "HTTP/1.1 431 Request Header Fields Too Large": b"GET / HTTP/1.1\r\nHost: x\r\n"
+        + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
+    }
+    for status, request in cases.items():
+        line, headers = _response_head(_raw(served.viewer_port, request))
+        assert line == status
+        assert headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
+        assert (headers["x-content-type-options"], headers["x-frame-options"]) == ("nosniff", "DENY")
+
+
+@pytest.mark.slow
+def test_slow_clients_do_not_block_the_viewer_and_are_dropped(served: Served) -> None:
+    slow = []
+    for _ in range(20):  # two used to block both workers for about 30 s
+        s = socket.create_connection(("127.0.0.1", served.viewer_port), timeout=10)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    try:
+        for _ in range(3):
+            for s in slow:
+                s.sendall(b"X-Slow: 1\r\n")
+            start = time.monotonic()
+            status, _, _ = _get(f"{served.viewer}/about", timeout=10)
+            assert (status, time.monotonic() - start < 2.0) == (200, True)
+            time.sleep(1)
+        time.sleep(4)  # past the keep-alive time, within which a request must be complete
+        for s in slow:
+            assert s.recv(1) == b""  # closed by the server
+    finally:
+        for s in slow:
+            s.close()
+
+
+@pytest.mark.slow
+def test_a_long_host_label_over_real_gunicorn_is_a_400_without_a_traceback(served: Served) -> None:
+    before = len(served.lines)
+    line, headers = _response_head(_raw(served.viewer_port, b"GET /about HTTP/1.1\r\nHost: " + LONG_LABEL_HOST.encode()
+                                        + b"\r\nConnection: close\r\n\r\n"))
+    assert line == "HTTP/1.1 400 BAD REQUEST"
+    assert headers["x-frame-options"] == "DENY"
+    status, _, body = _get(f"{served.viewer}/releases/v0.1.0/{'n' * 300}")
+    assert status == 404 and b"has no file" in body
+    time.sleep(0.5)
+    assert not [line for line in served.lines[before:] if "Traceback" in line or "ERROR" in line]
+
+
+@pytest.mark.slow
+def test_the_viewer_and_datasette_serve_the_same_release_even_after_a_newer_one_appears(
+        served: Served, newer_release: Path) -> None:
+    releases = Path(_served_releases(served))
+    shutil.copytree(newer_release, releases / "v0.1.1")
+    try:
+        _, _, page = _get(f"{served.viewer}/families")
+        assert b"Data release 0.1.0" in page and b"BetaFormer Renamed" not in page
+        _, _, rows = _get(f"{served.datasette}/heedless-backbones/families.json?_shape=array")
+        assert "BetaFormer Renamed" not in rows.decode()
+    finally:
+        shutil.rmtree(releases / "v0.1.1")
+
+
+def _served_releases(served: Served) -> str:
+    args = served.proc.args
+    assert isinstance(args, list)
+    return str(args[args.index("--releases") + 1])
+
+
+@pytest.mark.slow
+def test_datasette_sends_the_security_headers_and_hides_introspection_pages(served: Served) -> None:
+    status, headers, body = _get(f"{served.datasette}/heedless-backbones")
+    assert status == 200
+    assert headers["content-security-policy"].startswith("default-src 'self'; script-src 'self' 'sha256-")
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert (headers["x-content-type-options"], headers["x-frame-options"]) == ("nosniff", "DENY")
+    releases = _served_releases(served)
+    for path in ("/-/versions.json", "/-/versions", "/-/databases.json", "/-/plugins.json", "/-/settings.json",
+                 "/-/threads", "/-/actor.json", "/-/permissions", "/-/messages", "/-/patterns", "/-/metadata.json",
+                 "/-/%76ersions.json", "//-/databases.json"):
+        status, headers, body = _get(f"{served.datasette}{path}")
+        assert status == 404, path
+        assert headers["x-content-type-options"] == "nosniff"
+    for path in ("/", "/heedless-backbones", "/heedless-backbones.json", "/heedless-backbones/families",
+                 "/heedless-backbones/families.json", "/heedless-backbones/families/alphanet",
+                 "/heedless-backbones.json?sql=select+1+from+nowhere"):
+        _, _, body = _get(f"{served.datasette}{path}")
+        assert releases.encode() not in body and str(ROOT).encode() not in body, path
+    assert _get(f"{served.datasette}/-/static/app.css")[0] == 200
+
+
+@pytest.mark.browser
+def test_datasette_pages_run_their_scripts_under_the_csp(page: Any, served: Served) -> None:
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{served.datasette}/heedless-backbones?sql=select+name+from+families")
+    page.wait_for_selector(".CodeMirror")  # the SQL editor is built by an inline script
+    page.goto(f"{served.datasette}/heedless-backbones/families")
+    page.wait_for_selector("table.rows-and-columns")
+    slow = "with recursive n(i) as (select 1 union all select i + 1 from n) select count(*) from n"
+    page.goto(f"{served.datasette}/heedless-backbones?sql={urllib.parse.quote(slow)}")
+    page.wait_for_selector("textarea")
+    assert blocked == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["_sort=nonexistent", "_sort_desc=nonexistent", "_sort=name&_sort_desc=name"])
+def test_datasette_answers_an_unknown_sort_column_with_400(served: Served, query: str) -> None:
+    status, _, body = _get(f"{served.datasette}/heedless-backbones/families.json?{query}")
+    assert status == 400
+    assert json.loads(body)["error"] in ("Cannot sort table by nonexistent", "Cannot use _sort and _sort_desc at the same time")
+    assert _get(f"{served.datasette}/heedless-backbones/families?{query}")[0] == 400
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+HOSTILE_SQL = {
+    "select randomblob(900000000)": "string or blob too big",
+    "select zeroblob(2000000000)": "string or blob too big",
+    "select printf('%.*c', 2000000000, 'x')": "user-defined function raised exception",
+    "select format('%2000000000d', 1)": "user-defined function raised exception",
+    "with recursive n(i) as (select 1 union all select i + 1 from n limit 5000) select zeroblob(900000), i from n":
+        "query result larger than 20 MB: select fewer rows or columns, or add a LIMIT",
+    "with recursive n(i) as (select 1 union all select i + 1 from n) select count(*) from n": "SQL query took too long",
+    "with recursive n(i) as (select 1 union all select i + 1 from n limit 100000000) "
+    "select hex(randomblob(1000)) from n order by 1 limit 1": "SQL query took too long",
+}
+
+
+@pytest.mark.slow
+def test_hostile_sql_is_refused_within_the_time_limit_and_bounded_memory(served: Served) -> None:
+    pid = served.pid("Datasette")
+    for sql, error in HOSTILE_SQL.items():
+        start = time.monotonic()
+        status, _, body = _get(f"{served.datasette}/heedless-backbones.json?sql={urllib.parse.quote(sql)}", timeout=30)
+        took = time.monotonic() - start
+        assert status == 400, sql
+        assert error in json.loads(body)["error"], sql
+        assert took < 2.5, (sql, took)  # the limit is 1 s; randomblob(900000000) alone took 3.7 s and 924 MB
+    assert _peak_rss_kb(pid) < 400_000
+    ok = json.loads(_get(f"{served.datasette}/heedless-backbones.json?_shape=array&sql="
+                         + urllib.parse.quote("select printf('%s: %.1f', 'x', 83.6) as t"))[2])
+    assert ok == [{"t": "x: 83.6"}]
+
+
+@pytest.mark.slow
+def test_a_damaged_release_stops_datasette_at_start_with_the_file_named(releases: Path) -> None:
+    flip_byte(releases / "v0.1.0" / "heedless-backbones.db")
+    proc = subprocess.run(datasette_command(releases / "v0.1.0", "127.0.0.1", _free_port()), cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert ("error: Datasette will not serve heedless-backbones.db: release v0.1.0 is damaged and is refused: "
+            "heedless-backbones.db does not match SHA256SUMS") in proc.stderr
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_damaged_or_unsummed_release_before_starting_anything(releases: Path) -> None:
+    from viewer.serve import main
+
+    shutil.copytree(releases / "v0.1.0", releases / "v0.1.1")
+    (releases / "v0.1.1" / "SHA256SUMS").unlink()
+    proc = subprocess.run([sys.executable, "-m", "viewer.serve", "--releases", str(releases)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr == ("error: release v0.1.1 is damaged and is refused: SHA256SUMS is missing, so none of its files "
+                           "can be trusted. Restore the release from its published archive (or cut it again); never edit "
+                           "a release's files.\n")
+    assert proc.stdout == ""
+    flip_byte(releases / "v0.1.0" / "families.parquet")
+    assert main(["--releases", str(releases), "--release", "0.1.0"]) == 2
+
+
+@pytest.mark.slow
+def test_each_server_survives_the_other_dying_and_is_started_again(served: Served) -> None:
+    datasette = served.pid("Datasette")
+    os.kill(datasette, signal.SIGKILL)
+    for _ in range(5):
+        assert _get(f"{served.viewer}/about")[0] == 200
+    restarted = served.pid("Datasette", after=datasette)
+    _wait_for(f"{served.datasette}/heedless-backbones")
+    assert _get(f"{served.datasette}/heedless-backbones/families.json")[0] == 200
+
+    viewer = served.pid("Viewer")
+    os.kill(viewer, signal.SIGKILL)
+    for _ in range(5):
+        assert _get(f"{served.datasette}/heedless-backbones")[0] == 200
+    served.pid("Viewer", after=viewer)
+    deadline = time.monotonic() + 30
+    while _get_or_none(f"{served.viewer}/about") != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _get(f"{served.viewer}/about")[0] == 200
+    assert served.proc.poll() is None and served.pid("Datasette") == restarted
+    assert f"Datasette (pid {datasette}) exited with status -9; starting it again in 1 s" in served.lines
+
+
+def _get_or_none(url: str) -> int | None:
+    try:
+        return _get(url, timeout=2)[0]
+    except OSError:
+        return None

@@ -32,15 +32,12 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, NotFound
 
 from viewer.data import Release, ReleaseStore
+from viewer.headers import SECURITY_HEADERS
 from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
 from viewer.releases import ReleaseDamaged
 
 ASSET_VERSION = "2"  # bump when static files change, so long-cached URLs change too
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
 
 
 class HtmlSafeJSONProvider(DefaultJSONProvider):
@@ -245,14 +242,6 @@ def _register_caching(app: Flask) -> None:
 
 
 PASSTHROUGH = ("static", "bokeh_js", "favicon", "pages.release_file")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-
-
 def _relative_redirect(response: Response) -> Response:
     """A redirect whose Location never names a host: werkzeug builds routing redirects (merged
     slashes) from the request's Host header, which a client chooses."""
