@@ -16,6 +16,8 @@ from viewer.query import BadQuery, parse_spec
 from viewer.select import select_points
 
 X_KINDS = ("gmacs", "params", "date")
+# the plots people know best come first when the subject has them: then the metric with the most values
+FIRST_CHOICES = (("imagenet_1k", "top1"), ("coco", "box_ap"), ("ade20k", "miou_ms"), ("ade20k", "miou_ss"))
 PROTOCOLS: tuple[tuple[tuple[str, str], ...], ...] = ((), (("adaptation", "any"), ("test_time", "any"), ("split", "any")))
 
 
@@ -29,7 +31,8 @@ def _candidates(rel: Release, task: str | None, dataset: str | None, head: str |
             frame = frame.filter(pl.col(column) == value)
     counts = frame.group_by("task_id", "dataset_id", "metric_id").len()
     order = {m: i for ms in TASK_METRICS.values() for i, m in enumerate(ms)}
-    rows = sorted(counts.iter_rows(), key=lambda r: (-r[3], order.get(r[2], 99), r[0], r[1], r[2]))
+    rows = sorted(counts.iter_rows(), key=lambda r: (FIRST_CHOICES.index((r[1], r[2])) if (r[1], r[2]) in FIRST_CHOICES
+                                                     else len(FIRST_CHOICES), -r[3], order.get(r[2], 99), r[0], r[1], r[2]))
     return [(t, d, m) for t, d, m, _ in rows]
 
 
