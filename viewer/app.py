@@ -293,8 +293,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"bokeh_version": bokeh.__version__, "asset_version": ASSET_VERSION,
                 "datasette_url": app.config["DATASETTE_URL"]}
 
-    from viewer import explorer, pages
+    from viewer import discover, explorer, pages
 
     app.register_blueprint(explorer.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(discover.bp)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,13 @@ class Release:
             parts = self.values.partition_by(["task_id", "dataset_id", "metric_id"], as_dict=True, maintain_order=True)
             self._memo[("partitions",)] = parts
         return self._memo[("partitions",)]  # type: ignore[no-any-return]
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """A value derived from the release, built once: the release never changes."""
+        memo_key = ("derived", key)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = build()
+        return self._memo[memo_key]
 
     def name(self, kind: str, key: str | None) -> str:
         """Display name of an id (the id itself when unnamed)."""
