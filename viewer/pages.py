@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import polars as pl
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release, send_release_file
