@@ -284,3 +284,28 @@ def test_a_file_name_with_control_characters_is_printed_escaped(
     assert err.splitlines()[0] == (
         "results/bad\\nname\\x1b.yaml: source: must match the file name 'bad\nname\x1b': one file per source document"
     ).replace("'bad\nname\x1b'", "'bad\\nname\\x1b'")
+
+
+def test_a_bug_exits_with_its_own_status_never_the_refusal_status(
+    fixture_raw: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.build
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise KeyError("SomeTable")
+
+    monkeypatch.setattr(pipeline.build, "validated_tables", broken)
+    code = main(["check", "--raw", str(fixture_raw)])
+    err = capsys.readouterr().err
+    assert code == 70
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert err.endswith("KeyError: 'SomeTable'\ninternal error: a bug in the pipeline, not a problem in raw/; "
+                        "please report it with the traceback above\n")
+
+
+def test_refusal_bug_and_success_statuses_are_distinct_for_a_real_command(fixture_raw: Path) -> None:
+    clean = _check_in_child(fixture_raw)
+    (fixture_raw / ALPHA_RESULTS).write_text("source: [\n")
+    refused = _check_in_child(fixture_raw)
+    assert (clean.returncode, refused.returncode) == (0, 1)
+    assert "Traceback" not in refused.stderr
