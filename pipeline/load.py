@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import gc
 import math
 import os
 import re
 import stat
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -367,14 +369,28 @@ class _Builder:
             return node.value
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Node trees are many small objects without cycles: the cyclic collector only slows their making,
+    more the more the process already holds."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def read_yaml(path: Path, raw_root: Path | None = None) -> tuple[Any, list[_Refused]]:
     """One raw/ file's data and the problems found reading it (data is None when it cannot be read)."""
     text, problems = _decode(_read_bytes(path, raw_root))
-    node = _compose(text)
-    if node is None:
-        return None, problems
-    builder = _Builder()
-    data = builder.value(node, ())
+    with _no_gc():
+        node = _compose(text)
+        if node is None:
+            return None, problems
+        builder = _Builder()
+        data = builder.value(node, ())
     return data, problems + builder.problems
 
 
@@ -592,30 +608,46 @@ def locate(problems: list[Problem], raw_dir: Path) -> list[Problem]:
         path = raw_dir / file
         if any(p.line is None for p in probs) and (path.exists() or path.is_symlink()):
             try:
-                root = _compose(_decode(_read_bytes(path, raw_dir))[0])
+                text = _decode(_read_bytes(path, raw_dir))[0]
+                with _no_gc():
+                    root = _compose(text)
             except _Refused:
                 root = None  # already reported when the file was loaded
+        lines = _Lines(root)
         for p in probs:
-            line = p.line if p.line is not None else _line_of(root, p.path)
+            line = p.line if p.line is not None else lines.of(p.path)
             located.append(Problem(p.file, p.entry, p.field, p.message, p.path, line))
     return located
 
 
-def _line_of(node: Any, path: tuple[str | int, ...]) -> int | None:
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for step in path:
-        child = None
+class _Lines:
+    """Line numbers of YAML paths in one node tree; each mapping is indexed once, however many problems it has."""
+
+    def __init__(self, root: yaml.Node | None):
+        self.root = root
+        self.keys: dict[int, dict[str, yaml.Node]] = {}
+
+    def _child(self, node: yaml.Node, step: str | int) -> yaml.Node | None:
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == step:
-                    child = value if not isinstance(value, yaml.ScalarNode) else key
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            child = node.value[step]
-        if child is None:
-            break
-        node = child
+            index = self.keys.get(id(node))
+            if index is None:
+                index = self.keys[id(node)] = {}
+                for key, value in node.value:  # the first of duplicate keys, as the loader keeps
+                    index.setdefault(str(key.value), value if not isinstance(value, yaml.ScalarNode) else key)
+            return index.get(str(step))
+        if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            return node.value[step]
+        return None
+
+    def of(self, path: tuple[str | int, ...]) -> int | None:
+        node = self.root
+        if node is None:
+            return None
         line = node.start_mark.line + 1
-    return line
+        for step in path:
+            child = self._child(node, step)
+            if child is None:
+                break
+            node = child
+            line = node.start_mark.line + 1
+        return line

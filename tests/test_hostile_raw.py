@@ -186,6 +186,30 @@ CASES: list[tuple[str, Mutation, str]] = [
 ]
 
 
+ENTRY_WITH_CHAIN = """  - checkpoint: alphanet_l.in22k
+    chain:
+      - {dataset: imagenet_1k, epochs: 30, resolution_px: 384}
+    eval_dataset: imagenet_1k
+    eval_resolution_px: 384
+    top1: 86.0
+    flops_g: 45.0
+    where: Table 1
+"""
+DUPLICATE = "the result 'alpha2021net/classification/alphanet_l.in22k/imagenet_1k:30ep:384px/imagenet_1k@384'"
+CASES += [
+    (
+        "result_with_a_chain_pasted_twice",
+        replace(ALPHA_RESULTS, "detection:\n", ENTRY_WITH_CHAIN + "detection:\n"),
+        report(f"{ALPHA_RESULTS}:18: classification[2] (checkpoint alphanet_l.in22k): {DUPLICATE} appears 2 times "
+               f"(also {ALPHA_RESULTS} classification[5] (checkpoint alphanet_l.in22k)); remove the duplicate or tell "
+               "them apart with a `tag`",
+               f"{ALPHA_RESULTS}:41: classification[5] (checkpoint alphanet_l.in22k): {DUPLICATE} appears 2 times "
+               f"(also {ALPHA_RESULTS} classification[2] (checkpoint alphanet_l.in22k)); remove the duplicate or tell "
+               "them apart with a `tag`"),
+    ),
+]
+
+
 @pytest.mark.parametrize(("case", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_each_hostile_variant_is_refused_with_its_exact_report(
     case: str, mutate: Mutation, expected: str, fixture_raw: Path, capsys: pytest.CaptureFixture[str]
@@ -309,3 +333,39 @@ def test_refusal_bug_and_success_statuses_are_distinct_for_a_real_command(fixtur
     refused = _check_in_child(fixture_raw)
     assert (clean.returncode, refused.returncode) == (0, 1)
     assert "Traceback" not in refused.stderr
+
+
+def test_thousands_of_duplicates_give_a_bounded_report_in_linear_time(
+    fixture_raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """4,000 copies of one entry used to print every place in every message (quadratic, out of memory)."""
+    replace(ALPHA_RESULTS, "detection:\n", ENTRY_WITH_CHAIN * 4000 + "detection:\n")(fixture_raw)
+    code, err = run_check(fixture_raw, capsys)
+    lines = err.splitlines()
+    assert (code, len(lines)) == (1, 202)
+    assert lines[0] == (
+        f"{ALPHA_RESULTS}:18: classification[2] (checkpoint alphanet_l.in22k): {DUPLICATE} appears 4001 times "
+        f"(also {ALPHA_RESULTS} classification[5] (checkpoint alphanet_l.in22k); {ALPHA_RESULTS} classification[6] "
+        f"(checkpoint alphanet_l.in22k); {ALPHA_RESULTS} classification[7] (checkpoint alphanet_l.in22k); and 3997 "
+        "more); remove the duplicate or tell them apart with a `tag`"
+    )
+    assert lines[-2:] == [
+        "... and 3801 more problem(s) not shown: fix the ones above (often one cause) and run check again",
+        "4001 problem(s) found; no release was written.",
+    ]
+    assert len(err) < 100_000
+
+
+def test_thousands_of_unknown_ids_give_a_bounded_report(
+    fixture_raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = "".join(f"  - {{checkpoint: ghost_{i}.x, eval_dataset: imagenet_1k, top1: 50.0, where: T1}}\n"
+                      for i in range(3000))
+    replace(ALPHA_RESULTS, "detection:\n", entries + "detection:\n")(fixture_raw)
+    code, err = run_check(fixture_raw, capsys)
+    lines = err.splitlines()
+    assert (code, len(lines), lines[-1]) == (1, 202, "3000 problem(s) found; no release was written.")
+    assert lines[0] == (
+        f"{ALPHA_RESULTS}:41: classification[5] (checkpoint ghost_0.x): checkpoint: unknown checkpoint 'ghost_0.x'; "
+        "fix the id or add it to the family's file in families/"
+    )
