@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,8 +154,15 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return reconcile_main(args)
 
 
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+EXIT_CODES = (
+    "exit status: 0 done; 1 raw/ refused (the report says what to fix); 2 usage or release error; "
+    "70 internal error (a bug in the pipeline: please report it with the traceback); 130 interrupted"
+)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__, epilog=EXIT_CODES)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--raw", default="raw", help="raw/ folder (default: raw)")
     common.add_argument("--releases", default="releases", help="releases/ folder (default: releases)")
@@ -190,13 +198,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     except ReleaseDamaged as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     except (ReleaseError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # a bug, never a verdict on raw/: its own status, so scripts can tell the two apart
+        traceback.print_exc()
+        print("internal error: a bug in the pipeline, not a problem in raw/; please report it with the traceback above",
+              file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":
