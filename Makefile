@@ -11,7 +11,7 @@ VIEWER_PORT ?= 5000
 DATASETTE_PORT ?= 8001
 ARGS ?=
 
-.PHONY: up setup browser check build release diff serve viewer datasette test lint bench bench-pipeline bench-viewer bench-datasette reconcile clean
+.PHONY: up setup browser check build release diff serve viewer datasette test test-hostile lint bench bench-pipeline bench-viewer bench-datasette reconcile clean
 
 up: setup build ## set up, build the release from raw/ and serve the viewer and Datasette
 	$(PY) -m viewer.serve --releases $(RELEASES) --viewer-port $(VIEWER_PORT) --datasette-port $(DATASETTE_PORT)
@@ -48,6 +48,9 @@ datasette: setup ## Datasette alone, read-only (make datasette RELEASE=v0.1.0)
 
 test: setup ## every test (browser tests skip with a reason when Chromium is missing, except in CI)
 	$(PY) -m pytest $(ARGS)
+
+test-hostile: setup ## 10,000 generated requests to the real viewer and Datasette (about 10 minutes)
+	HEEDLESS_HOSTILE_EXAMPLES=5000 $(PY) -m pytest tests/test_hostile.py -k generated $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check pipeline viewer tests bench

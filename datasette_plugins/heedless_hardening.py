@@ -10,8 +10,9 @@
   own inline scripts, nosniff, frame-options, referrer policy).
 - The introspection and debug pages under /-/ (versions, plugins, settings, databases with
   their absolute paths, threads, actor, permissions, messages, patterns) are not served.
-- A request error Datasette reports as a 500 (an unknown _sort column) is a 400, and an
-  unexpected error never shows its message (which can hold paths) to the client.
+- A request error Datasette reports as a 500 (an unknown _sort column, a parameter it reads
+  with int()) is a 400, and an unexpected error never shows its message (which can hold paths)
+  to the client.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import datasette
 from datasette import Response, hookimpl
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
+from markupsafe import escape
 
 try:
     from pipeline.integrity import ReleaseDamaged, verify_folder
@@ -162,11 +164,25 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
         return None
     if isinstance(exception, (Base400, DatasetteError)):
         return None
+    if isinstance(exception, (ValueError, OverflowError, sqlite3.Error)):
+        # request input Datasette reads without checking (int() of _next on a view, of _timelimit or
+        # _ttl), a number beyond 64 bits, a value or query over a limit
+        message = (f"the query failed: {exception}" if isinstance(exception, sqlite3.Error)
+                   else "a parameter of the request has a value that cannot be used here")
+        if request.path.endswith(".json"):
+            return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
+        return Response.html(f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}</p>",
+                             status=400)
     print(f"error: {type(exception).__name__} on {request.path}", file=sys.stderr, flush=True)
     message = "Something went wrong on our side; the error was logged."
     if request.path.endswith(".json"):
         return Response.json({"ok": False, "error": message, "status": 500, "title": None}, status=500)
     return Response.html(f"<!doctype html><title>Error</title><h1>Error</h1><p>{message}</p>", status=500)
+
+
+async def _answer(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _not_served(path: str) -> bool:
@@ -192,9 +208,7 @@ def asgi_wrapper(datasette):  # type: ignore[no-untyped-def]
 
             raw = scope.get("raw_path") or scope["path"].encode()
             if _not_served(scope["path"]) or _not_served(raw.decode("latin-1")):
-                await send_with_headers({"type": "http.response.start", "status": 404,
-                                         "headers": [(b"content-type", b"text/html; charset=utf-8")]})
-                await send_with_headers({"type": "http.response.body", "body": NOT_FOUND})
+                await _answer(send_with_headers, 404, NOT_FOUND)
                 return
             await app(scope, receive, send_with_headers)
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.integrity import ReleaseDamaged
 from pipeline.release import cut_release
@@ -35,6 +37,7 @@ from viewer.app import Cached, ResponseCache, create_app
 from viewer.serve import datasette_command
 
 from .conftest import FIXTURE_RAW, ROOT
+from .test_viewer_robustness import ROUTES, query_strings
 
 LONG_LABEL_HOST = "a" * 70 + ".example"
 
@@ -377,7 +380,7 @@ def test_slow_clients_do_not_block_the_viewer_and_are_dropped(served: Served) ->
                 s.sendall(b"X-Slow: 1\r\n")
             start = time.monotonic()
             status, _, _ = _get(f"{served.viewer}/about", timeout=10)
-            assert (status, time.monotonic() - start < 2.0) == (200, True)
+            assert (status, time.monotonic() - start < 5.0) == (200, True)
             time.sleep(1)
         time.sleep(4)  # past the keep-alive time, within which a request must be complete
         for s in slow:
@@ -465,6 +468,16 @@ def test_datasette_answers_an_unknown_sort_column_with_400(served: Served, query
     assert _get(f"{served.datasette}/heedless-backbones/families?{query}")[0] == 400
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/heedless-backbones/classification.json?_next=:",
+                                  "/heedless-backbones/families.json?_timelimit=name",
+                                  "/heedless-backbones/families.json?_ttl=%C2%B2",
+                                  "/heedless-backbones/families.json?family_id__gt=" + "9" * 40])
+def test_datasette_answers_parameters_it_cannot_read_with_400(served: Served, path: str) -> None:
+    status, _, body = _get(f"{served.datasette}{path}")
+    assert (status, json.loads(body)["error"]) == (400, "a parameter of the request has a value that cannot be used here")
+
+
 def _peak_rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -494,7 +507,7 @@ def test_hostile_sql_is_refused_within_the_time_limit_and_bounded_memory(served:
         took = time.monotonic() - start
         assert status == 400, sql
         assert error in json.loads(body)["error"], sql
-        assert took < 2.5, (sql, took)  # the limit is 1 s; randomblob(900000000) alone took 3.7 s and 924 MB
+        assert took < 3.0, (sql, took)  # the limit is 1 s; randomblob(900000000) alone took 3.7 s and 924 MB
     assert _peak_rss_kb(pid) < 400_000
     ok = json.loads(_get(f"{served.datasette}/heedless-backbones.json?_shape=array&sql="
                          + urllib.parse.quote("select printf('%s: %.1f', 'x', 83.6) as t"))[2])
@@ -526,6 +539,49 @@ def test_serve_refuses_a_damaged_or_unsummed_release_before_starting_anything(re
     assert proc.stdout == ""
     flip_byte(releases / "v0.1.0" / "families.parquet")
     assert main(["--releases", str(releases), "--release", "0.1.0"]) == 2
+
+
+HOSTILE_EXAMPLES = int(os.environ.get("HEEDLESS_HOSTILE_EXAMPLES", "60"))  # `make test-hostile` sends 10,000
+hosts = st.one_of(st.just("localhost"), st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-:_[]", max_size=300))
+
+
+@pytest.mark.slow
+@settings(max_examples=HOSTILE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(route=st.sampled_from(ROUTES + ["/releases/v0.1.0/SHA256SUMS", "/releases/v0.1.0/x", "/nowhere", "/families//alphanet"]),
+       query=query_strings, host=hosts, star=st.booleans())
+def test_generated_requests_to_the_real_viewer_never_get_a_5xx(served: Served, route: str, query: str, host: str,
+                                                                star: bool) -> None:
+    headers = {"Host": host or "localhost", **({"If-None-Match": "*"} if star else {})}
+    status, response_headers, _ = _get(f"{served.viewer}{route}?{query}", headers=headers)
+    assert status < 500, (route, query, host)
+    assert response_headers["X-Content-Type-Options"] == "nosniff"
+    if status == 304:
+        assert star and route not in ("/nowhere", "/releases/v0.1.0/x")
+    if "Location" in response_headers:
+        assert response_headers["Location"].startswith("/") and not response_headers["Location"].startswith("//")
+
+
+DATASETTE_PATHS = ["/heedless-backbones", "/heedless-backbones/families", "/heedless-backbones/backbones.json",
+                   "/heedless-backbones/classification", "/heedless-backbones/throughput.csv",
+                   "/heedless-backbones/search_backbones.json", "/heedless-backbones/families/alphanet.json",
+                   "/heedless-backbones.json", "/-/versions", "/nothing"]
+DATASETTE_NAMES = ["_sort", "_sort_desc", "_facet", "_col", "_nocol", "_size", "_next", "_search", "_where", "_labels",
+                   "_shape", "_json", "_stream", "sql", "q", "name__exact", "family_id__gt", "top1__lt", "_facet_array",
+                   "_trace", "_timelimit", "_ttl", "_nl", "_dl"]
+DATASETTE_VALUES = ["", "name", "nonexistent", "1", "-1", "max", "array", "objects", "on", "1=1", "' or 1=1 --",
+                    "select randomblob(900000000)", "select printf('%.*c', 2000000000, 'x')", "\x00", "9" * 40]
+
+
+@pytest.mark.slow
+@settings(max_examples=HOSTILE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(path=st.sampled_from(DATASETTE_PATHS),
+       params=st.lists(st.tuples(st.sampled_from(DATASETTE_NAMES),
+                                 st.one_of(st.sampled_from(DATASETTE_VALUES), st.text(max_size=20))), max_size=5))
+def test_generated_requests_to_the_real_datasette_never_get_a_5xx(served: Served, path: str,
+                                                                   params: list[tuple[str, str]]) -> None:
+    status, headers, _ = _get(f"{served.datasette}{path}?{urllib.parse.urlencode(params)}", timeout=30)
+    assert status < 500, (path, params)
+    assert headers["x-frame-options"] == "DENY"
 
 
 @pytest.mark.slow
