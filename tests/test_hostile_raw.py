@@ -210,6 +210,35 @@ CASES += [
 ]
 
 
+CASES += [
+    (
+        "params_m_1e308",
+        replace(ALPHA_FAMILY, "params_m: 25.0", "params_m: 1e308"),
+        report(f"{ALPHA_FAMILY}:11: backbones[0] alphanet_s: params_m: is 1e+308, implausibly large (more than "
+               "100,000); check the source and its unit"),
+    ),
+    (
+        "flops_g_1e308",
+        replace(ALPHA_RESULTS, "flops_g: 4.0", "flops_g: 1e308"),
+        report(f"{ALPHA_RESULTS}:8: {CLS0}: flops_g: is 1e+308, implausibly large (more than 1,000,000); "
+               "check the source and its unit"),
+    ),
+    (
+        "images_per_s_1e308",
+        replace(ALPHA_RESULTS, "images_per_s: 1200.0", "images_per_s: 1.0e308"),
+        report(f"{ALPHA_RESULTS}:79: throughput[0] (backbone alphanet_s): images_per_s: is 1e+308, implausibly "
+               "large (more than 10,000,000); check the source and its unit"),
+    ),
+    (
+        "chain_epochs_absurd",
+        replace(ALPHA_RESULTS, "{dataset: imagenet_1k, epochs: 30, resolution_px: 384}",
+                "{dataset: imagenet_1k, epochs: 3000000000000, resolution_px: 384}"),
+        report(f"{ALPHA_RESULTS}:20: classification[2] (checkpoint alphanet_l.in22k): chain[0].epochs: is "
+               "3000000000000, implausibly large (more than 100,000); check the source and its unit"),
+    ),
+]
+
+
 @pytest.mark.parametrize(("case", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_each_hostile_variant_is_refused_with_its_exact_report(
     case: str, mutate: Mutation, expected: str, fixture_raw: Path, capsys: pytest.CaptureFixture[str]
