@@ -7,7 +7,7 @@ import difflib
 import polars as pl
 
 from . import tables as T
-from .errors import Problem
+from .errors import Problem, shown
 from .schemas import RAW_NAMES
 
 VOCAB_FILES = {t.name: f"vocab/{t.name}.yaml" for t in T.VOCAB_TABLES}
@@ -66,7 +66,7 @@ def check_references(frames: dict[str, pl.DataFrame]) -> list[Problem]:
                     fix = f"use an id from {VOCAB_FILES[ref_name]}{guess} or add it there"
                 else:
                     fix = f"fix the id{guess} or add it to {HOME.get(ref_name, ref_name)}"
-                problems.append(_problem(row, column, f"unknown {what.replace('_', ' ')} '{value}'; {fix}"))
+                problems.append(_problem(row, column, f"unknown {what.replace('_', ' ')} '{shown(value)}'; {fix}"))
     return problems
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from . import spec
-from .errors import Problem
+from .errors import Problem, shown
 
 Row = dict[str, Any]
 ENTITIES = (
@@ -91,6 +91,23 @@ _EXPECTED = {
 }
 
 
+MULTILINE_FIELDS = {"notes", "description"}  # free prose; every other text is one line
+# C0 controls but tab and line feed, DEL, C1 controls, line and paragraph separators, and the bidirectional
+# embedding, override and isolate controls that make text display other than it reads
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _text_problem(value: str | list[str], multiline: bool) -> str | None:
+    for text in value if isinstance(value, list) else [value]:
+        bad = _CONTROL.search(text)
+        if bad:
+            return (f"contains the control character U+{ord(bad.group()):04X} at position {bad.start() + 1}: "
+                    "remove it (invisible characters change what the text means)")
+        if "\n" in text and not multiline:
+            return "contains a line break: write it on one line (only notes and descriptions may span lines)"
+    return None
+
+
 def _type_hint(value: Any, kind: str) -> str:
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     shown = shown if len(shown) <= 40 else f"{shown[:30]}... ({len(shown)} characters)"
@@ -151,6 +168,11 @@ class _EntryReader:
             if not ok:
                 self.problem(path + (name,), entry, name, _type_hint(value, fspec.kind))
                 typed = None
+            elif fspec.kind in ("str", "strlist"):
+                bad = _text_problem(typed, multiline=name in MULTILINE_FIELDS)
+                if bad:
+                    self.problem(path + (name,), entry, name, bad)
+                    typed = None
             row[column] = typed
         if entity:
             self.out.rows[entity].append(row)
@@ -464,7 +486,7 @@ def _result_label(section: str, i: int) -> Callable[[Any], str]:
     def label(raw: Any) -> str:
         ref = "backbone" if section == "throughput" else "checkpoint"
         name = raw.get(ref) if isinstance(raw, dict) else None
-        return f"{section}[{i}]" + (f" ({ref} {name})" if name else "")
+        return f"{section}[{i}]" + (f" ({ref} {shown(str(name))})" if name else "")
 
     return label
 
@@ -472,7 +494,7 @@ def _result_label(section: str, i: int) -> Callable[[Any], str]:
 def _id_label(prefix: str) -> Callable[[Any], str]:
     def label(raw: Any) -> str:
         ident = raw.get("id") if isinstance(raw, dict) else None
-        return f"{prefix} {ident}" if ident else prefix
+        return f"{prefix} {shown(str(ident))}" if ident else prefix
 
     return label
 

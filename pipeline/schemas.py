@@ -10,10 +10,13 @@ from typing import Any, Optional
 import pandera.polars as pa
 import polars as pl
 
-from .errors import Problem
+from .errors import Problem, shown
 
 ID = r"^[a-z0-9][a-z0-9_]*$"
 CHECKPOINT_ID = r"^[a-z0-9][a-z0-9_]*\.[a-z0-9][a-z0-9_.]*$"
+ID_MAX = 64  # characters; the longest real id has 43
+INPUT_SIZE = r"^[1-9][0-9]*x[1-9][0-9]*$"
+COMMIT = r"^[0-9a-f]{7,40}$"
 PCT = {"min_value": 0, "max_value": 100}
 # Upper bounds far beyond any real figure (the largest real values are 10x to 1000x smaller): they catch
 # 1e308, a wrong unit or a pasted id, never a real number.
@@ -21,6 +24,19 @@ MAX_PX = 16_384
 MAX_EPOCHS = 100_000
 MAX_ITERATIONS = 1_000_000_000
 MAX_BATCH = 1_000_000
+
+
+def _id(pattern: str = ID) -> str:
+    return pa.Field(unique=True, str_matches=pattern, str_length={"max_value": ID_MAX})
+
+
+def _tag() -> str | None:
+    """Tags become part of derived result ids: the same characters as ids."""
+    return pa.Field(nullable=True, str_matches=ID, str_length={"max_value": ID_MAX})
+
+
+def _input_size() -> str | None:
+    return pa.Field(nullable=True, str_matches=INPUT_SIZE)
 
 
 def _pct() -> float | None:
@@ -42,7 +58,7 @@ class _Table(pa.DataFrameModel):
 
 
 class SourcesTable(_Table):
-    source_id: str = pa.Field(unique=True, str_matches=ID)
+    source_id: str = _id()
     title: str
     authors: str
     year: int = pa.Field(in_range={"min_value": 1950, "max_value": 2100})
@@ -53,12 +69,12 @@ class SourcesTable(_Table):
     venue: str | None = pa.Field(nullable=True)
     published: pl.Date | None = pa.Field(nullable=True)
     code_url: str | None = pa.Field(nullable=True, str_startswith="http")
-    commit: str | None = pa.Field(nullable=True)
+    commit: str | None = pa.Field(nullable=True, str_matches=COMMIT)
     flops_convention: str = pa.Field(isin=["macs", "flops", "unknown"])
 
 
 class FamiliesTable(_Table):
-    family_id: str = pa.Field(unique=True, str_matches=ID)
+    family_id: str = _id()
     name: str
     source_id: str
     token_mixer_id: str
@@ -67,7 +83,7 @@ class FamiliesTable(_Table):
 
 
 class BackbonesTable(_Table):
-    backbone_id: str = pa.Field(unique=True, str_matches=ID)
+    backbone_id: str = _id()
     family_id: str
     name: str
     params_m: float = pa.Field(gt=0, le=100_000)  # 100 billion parameters
@@ -78,7 +94,7 @@ class BackbonesTable(_Table):
 
 
 class CheckpointsTable(_Table):
-    checkpoint_id: str = pa.Field(unique=True, str_matches=CHECKPOINT_ID)
+    checkpoint_id: str = _id(CHECKPOINT_ID)
     backbone_id: str
     pretrain_dataset_id: str
     pretrain_method_id: str
@@ -97,6 +113,7 @@ class _ResultTable(_Table):
     test_crops: int | None = pa.Field(nullable=True, in_range={"min_value": 2, "max_value": 1000})
     crop_ratio: float | None = pa.Field(nullable=True, gt=0, le=1)
     gmacs_scope: str = pa.Field(isin=["backbone", "whole_model"])
+    tag: str | None = _tag()
 
 
 class ClassificationResultsTable(_ResultTable):
@@ -108,6 +125,7 @@ class ClassificationResultsTable(_ResultTable):
 
 class DetectionResultsTable(_ResultTable):
     head_id: str
+    input_size: str | None = _input_size()
     train_epochs: int | None = _pos_int(le=MAX_EPOCHS)
     box_ap: float | None = _pct()
     box_ap50: float | None = _pct()
@@ -125,6 +143,7 @@ class DetectionResultsTable(_ResultTable):
 
 class SegmentationResultsTable(_ResultTable):
     head_id: str
+    input_size: str | None = _input_size()
     train_iterations: int | None = _pos_int(le=MAX_ITERATIONS)
     crop_px: int | None = _px()
     miou_ss: float | None = _pct()
@@ -146,6 +165,8 @@ class ThroughputTable(_Table):
     where: str = pa.Field(str_length={"min_value": 1})
     memory_layout: str | None = pa.Field(nullable=True, isin=["nchw", "nhwc"])
     compile_mode: str | None = pa.Field(nullable=True, isin=["eager", "compiled"])
+    input_size: str | None = _input_size()
+    tag: str | None = _tag()
 
 
 class LatencyTable(_Table):
@@ -160,6 +181,8 @@ class LatencyTable(_Table):
     batch_size: int | None = _pos_int(le=MAX_BATCH)
     latency_ms: float = pa.Field(gt=0, le=10_000_000)  # about three hours
     where: str = pa.Field(str_length={"min_value": 1})
+    input_size: str | None = _input_size()
+    tag: str | None = _tag()
 
 
 class CitationsTable(_Table):
@@ -188,7 +211,7 @@ class ChainStagesTable(_Table):
 def _vocab_table(key: str, pattern: str = ID, **fields: tuple[Any, Any]) -> type[pa.DataFrameModel]:
     attrs: dict[str, Any] = {
         "__annotations__": {key: str, "name": str, **{f: t for f, (t, _) in fields.items()}},
-        key: pa.Field(unique=True, str_matches=pattern),
+        key: _id(pattern),
         **{f: fld for f, (_, fld) in fields.items()},
     }
     return type(f"{key}_vocab", (_Table,), attrs)
@@ -264,7 +287,21 @@ KEY_FIELDS = {
 }
 
 
+# what each kind of id may contain, for messages (the patterns are in the schemas above)
+ID_CHARACTERS = {
+    "checkpoint_id": "lowercase letters, digits and _, with a '.' between the backbone id and the weights' name",
+    "split_id": "lowercase letters, digits, _ and -",
+    "license_id": "the licence's name as its document writes it: letters, digits, spaces and . + ( ) _ -",
+}
+
+
 def _hint(check: str, column: str, value: str) -> str:
+    if check.startswith("str_matches") and column == "input_size":
+        return f"'{shown(value)}' is not an input size: write width x height in pixels, e.g. 1280x800"
+    if check.startswith("str_matches") and column == "commit":
+        return f"'{shown(value)}' is not a commit hash: write the hexadecimal hash (git rev-parse HEAD)"
+    if check.startswith("str_length") and check.endswith(f", {ID_MAX})"):
+        return f"'{shown(value)}' is {len(value)} characters long; ids and tags are at most {ID_MAX}: shorten it"
     if check.startswith("in_range"):
         lo, hi = check[len("in_range(") : -1].split(", ")
         extra = ": accuracies, APs and mIoUs are percentages, not fractions" if hi == "100" else ""
@@ -275,7 +312,8 @@ def _hint(check: str, column: str, value: str) -> str:
         hi = check[len("less_than_or_equal_to(") : -1]
         return f"is {value}, implausibly large (more than {float(hi):,.0f}); check the source and its unit"
     if check.startswith("str_matches"):
-        return f"'{value}' is not a valid id: use lowercase letters, digits and _ (see raw/README.md 'Ids')"
+        allowed = ID_CHARACTERS.get(column, "lowercase letters, digits and _")
+        return f"'{shown(value)}' is not a valid id: use {allowed} (see raw/README.md 'Ids')"
     if check.startswith("isin"):
         return f"'{value}' is not one of the allowed values {check[len('isin('):-1]}"
     if check.startswith("str_startswith"):

@@ -156,9 +156,9 @@ CASES: list[tuple[str, Mutation, str]] = [
     (
         "moderate_nesting_under_the_fast_path",
         replace(ALPHA_RESULTS, "    where: Table 5\n", "    where: Table 5\n    notes: " + "[" * 40 + "]" * 40 + "\n"),
-        report(f"{ALPHA_RESULTS}:31: classification[3] (checkpoint alphanet_s.in1k): notes: nests more than 16 "
-               "levels deep (line 31): raw/ entries are a few levels deep; check the brackets and indentation",
-               f"{ALPHA_RESULTS}:31: classification[3] (checkpoint alphanet_s.in1k): notes: expected text, got list"),
+        report(f"{ALPHA_RESULTS}:31: classification[3] (checkpoint alphanet_s.in1k): notes: expected text, got list",
+               f"{ALPHA_RESULTS}:31: classification[3] (checkpoint alphanet_s.in1k): notes: nests more than 16 "
+               "levels deep (line 31): raw/ entries are a few levels deep; check the brackets and indentation"),
     ),
     (
         "syntax_error_in_a_file_with_many_brackets",
@@ -235,6 +235,86 @@ CASES += [
                 "{dataset: imagenet_1k, epochs: 3000000000000, resolution_px: 384}"),
         report(f"{ALPHA_RESULTS}:20: classification[2] (checkpoint alphanet_l.in22k): chain[0].epochs: is "
                "3000000000000, implausibly large (more than 100,000); check the source and its unit"),
+    ),
+]
+
+
+CLS3 = "classification[3] (checkpoint alphanet_s.in1k)"
+# renaming backbone alphanet_s leaves its two references dangling, reported as such
+RENAMED = (
+    f"{ALPHA_FAMILY}:22: checkpoints[0] alphanet_s.in1k: backbone: unknown backbone 'alphanet_s'; fix the id (did "
+    "you mean 'alphanet_l'?) or add it to the family's file in families/",
+    f"{ALPHA_RESULTS}:74: throughput[0] (backbone alphanet_s): backbone: unknown backbone 'alphanet_s'; fix the id "
+    "(did you mean 'alphanet_l'?) or add it to the family's file in families/",
+)
+TAG_AT = "    where: Table 5\n"
+CASES += [
+    (
+        "tag_with_a_slash",
+        replace(ALPHA_RESULTS, TAG_AT, TAG_AT + "    tag: a/b\n"),
+        report(f"{ALPHA_RESULTS}:31: {CLS3}: tag: 'a/b' is not a valid id: use lowercase letters, digits and _ "
+               "(see raw/README.md 'Ids')"),
+    ),
+    (
+        "tag_with_a_newline",
+        replace(ALPHA_RESULTS, TAG_AT, TAG_AT + '    tag: "a\\nb"\n'),
+        report(f"{ALPHA_RESULTS}:31: {CLS3}: tag: contains a line break: write it on one line (only notes and "
+               "descriptions may span lines)"),
+    ),
+    (
+        "tag_with_markup",
+        replace(ALPHA_RESULTS, TAG_AT, TAG_AT + '    tag: "<script>alert(1)</script>"\n'),
+        report(f"{ALPHA_RESULTS}:31: {CLS3}: tag: '<script>alert(1)</script>' is not a valid id: use lowercase "
+               "letters, digits and _ (see raw/README.md 'Ids')"),
+    ),
+    (
+        "backbone_id_with_a_slash_and_markup",
+        replace(ALPHA_FAMILY, "  - id: alphanet_s\n", "  - id: alpha/<b>net\n"),
+        report(f"{ALPHA_FAMILY}:9: backbones[0] alpha/<b>net: id: 'alpha/<b>net' is not a valid id: use lowercase "
+               "letters, digits and _ (see raw/README.md 'Ids')", *RENAMED),
+    ),
+    (
+        "id_with_an_escape_character",
+        replace(ALPHA_FAMILY, "  - id: alphanet_s\n", '  - id: "alphanet_s\\e[31m"\n'),
+        report(f"{ALPHA_FAMILY}:9: backbones[0] alphanet_s\\x1b[31m: id: contains the control character U+001B at "
+               "position 11: remove it (invisible characters change what the text means)", *RENAMED),
+    ),
+    (
+        "id_of_5000_characters",
+        replace(ALPHA_FAMILY, "  - id: alphanet_s\n", "  - id: " + "a" * 5000 + "\n"),
+        report(f"{ALPHA_FAMILY}:9: backbones[0] {'a' * 50}... (5000 characters): id: '{'a' * 50}... (5000 "
+               "characters)' is 5000 characters long; ids and tags are at most 64: shorten it", *RENAMED),
+    ),
+    (
+        "name_with_a_bidi_override",
+        replace(ALPHA_FAMILY, "name: AlphaNet-S", "name: \"Alpha\\u202eNet\""),
+        report(f"{ALPHA_FAMILY}:10: backbones[0] alphanet_s: name: contains the control character U+202E at "
+               "position 6: remove it (invisible characters change what the text means)"),
+    ),
+    (
+        "where_with_a_line_break",
+        replace(ALPHA_RESULTS, "    where: Table 5\n", "    where: |\n      Table 5\n      row 2\n"),
+        report(f"{ALPHA_RESULTS}:30: {CLS3}: where: contains a line break: write it on one line (only notes and "
+               "descriptions may span lines)"),
+    ),
+    (
+        "input_size_not_width_by_height",
+        replace(ALPHA_RESULTS, "input_size: 1280x800", "input_size: 1280 by 800"),
+        report(f"{ALPHA_RESULTS}:47: detection[0] (checkpoint alphanet_s.in1k): input_size: '1280 by 800' is not "
+               "an input size: write width x height in pixels, e.g. 1280x800"),
+    ),
+    (
+        "commit_not_a_hash",
+        replace(ALPHA_SOURCE, "flops_convention: macs", "commit: main; rm -rf /\nflops_convention: macs"),
+        report(f"{ALPHA_SOURCE}:12: source alpha2021net: commit: 'main; rm -rf /' is not a commit hash: write the "
+               "hexadecimal hash (git rev-parse HEAD)"),
+    ),
+    (
+        "licence_id_with_a_slash",
+        lambda raw: (raw / "vocab" / "licenses.yaml").write_text(
+            (raw / "vocab" / "licenses.yaml").read_text() + "- {id: GPL/evil, name: Evil}\n"),
+        report("vocab/licenses.yaml:13: [9] GPL/evil: id: 'GPL/evil' is not a valid id: use the licence's name as "
+               "its document writes it: letters, digits, spaces and . + ( ) _ - (see raw/README.md 'Ids')"),
     ),
 ]
 
@@ -398,3 +478,14 @@ def test_thousands_of_unknown_ids_give_a_bounded_report(
         f"{ALPHA_RESULTS}:41: classification[5] (checkpoint ghost_0.x): checkpoint: unknown checkpoint 'ghost_0.x'; "
         "fix the id or add it to the family's file in families/"
     )
+
+
+def test_licence_ids_keep_their_spaces_and_notes_their_line_breaks(
+    fixture_raw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Licence ids are licence names (foreign keys written as the documents write them), not snake_case ids."""
+    replace(ALPHA_FAMILY, "    pretrain_epochs: 300\n", "    pretrain_epochs: 300\n    license: Apple ML Research Model TOU\n"
+            )(fixture_raw)
+    replace(ALPHA_RESULTS, TAG_AT, TAG_AT + "    notes: |\n      first line\n      second line\n")(fixture_raw)
+    assert main(["check", "--raw", str(fixture_raw), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
