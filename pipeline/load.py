@@ -499,11 +499,23 @@ def _id_label(prefix: str) -> Callable[[Any], str]:
     return label
 
 
+# an empty file would silently drop what it held (a source's numbers, a family): say what belongs in it
+EMPTY_FIX = {
+    "sources": "describe the document (raw/README.md, sources/) or delete the file",
+    "families": "add the family, its backbones and checkpoints, or delete the file",
+    "results": "add the document's numbers (every result of a source lives in its file), or say why it has none "
+               "in `no_results: <reason>`",
+    "vocab": "a vocabulary lists its entries; restore them",
+}
+
+
 def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> RawData:
     """Read one raw/ file of the given kind (sources, families, results, vocab/<name>)."""
     out = RawData()
     data = _read_yaml(Path(path), file, out, Path(raw_root) if raw_root is not None else None)
     reader = _EntryReader(file, out)
+    if data is None and not out.problems:
+        out.problems.append(Problem(file, "-", "-", f"is empty: {EMPTY_FIX[kind.split('/')[0]]}"))
     if kind == "sources":
         if data is not None:
             row = reader.read("sources", data, spec.SOURCE, (), _id_label("source"))
@@ -525,7 +537,7 @@ def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> R
             for i, raw in enumerate(_list_of(top, "checkpoints", file, out)):
                 reader.read("checkpoints", raw, spec.CHECKPOINT, ("checkpoints", i), _id_label(f"checkpoints[{i}]"))
     elif kind == "results":
-        top = _top(data, file, out, ("source", *spec.RESULT_SECTIONS))
+        top = _top(data, file, out, ("source", "no_results", *spec.RESULT_SECTIONS))
         if top is not None:
             source = top.get("source")
             if not isinstance(source, str):
@@ -533,18 +545,34 @@ def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> R
                 source = None
             elif Path(path).stem != source:
                 out.problems.append(Problem(file, "-", "source", f"must match the file name '{_shown(Path(path).stem)}': one file per source document", ("source",)))
+            entries = 0
             for section, fields in spec.RESULT_SECTIONS.items():
                 for i, raw in enumerate(_list_of(top, section, file, out)):
+                    entries += 1
                     reader.read(section, raw, fields, (section, i), _result_label(section, i), {"source_id": source})
+            _no_results(top, entries, file, out)
     elif kind.startswith("vocab/"):
         name = kind.split("/", 1)[1]
         fields = spec.VOCAB[name]
         if data is not None and not isinstance(data, list):
             out.problems.append(Problem(file, "-", "-", "expected a list of entries"))
+        elif data == []:
+            out.problems.append(Problem(file, "-", "-", f"has no entries: {EMPTY_FIX['vocab']}"))
         elif data:
             for i, raw in enumerate(data):
                 reader.read(f"vocab_{name}", raw, fields, (i,), _id_label(f"[{i}]"))
     return out
+
+
+def _no_results(top: dict[str, Any], entries: int, file: str, out: RawData) -> None:
+    """A results file without results says why (a document that could not be read), so none vanish unnoticed."""
+    why = top.get("no_results")
+    if why is not None and (not isinstance(why, str) or not why.strip()):
+        out.problems.append(Problem(file, "-", "no_results", "expected text: why this document's numbers are not recorded", ("no_results",)))
+    elif why is not None and entries:
+        out.problems.append(Problem(file, "-", "no_results", "the file has results: remove no_results", ("no_results",)))
+    elif why is None and not entries:
+        out.problems.append(Problem(file, "-", "-", f"has no results: {EMPTY_FIX['results']}"))
 
 
 def _backbone_family(reader: _EntryReader, row: Row, fam_id: str | None, has_block: bool) -> None:
