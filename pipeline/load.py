@@ -6,13 +6,18 @@ say exactly which entry and field is wrong.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import difflib
 import gc
 import math
 import os
 import re
+import signal
 import stat
+import sys
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -619,6 +624,24 @@ def _load_many(jobs: list[tuple[str, str, str, str]]) -> RawData:
     return out
 
 
+def _die_with_parent(parent: int) -> None:
+    """Loader processes end with the command that started them, however it ends (even killed outright)."""
+    if sys.platform.startswith("linux"):
+        try:  # the kernel sends SIGKILL to this process when its parent dies
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before this process was set up
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second guard): notice being orphaned
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
+
+
 def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int], None] | None = None) -> RawData:
     """Load every raw/ file. Large sets are read in parallel, in file order."""
     if not raw_dir.is_dir():
@@ -629,11 +652,14 @@ def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int]
     size = sum(_size(j[1]) for j in jobs)
     chunks = [jobs[i : i + 64] for i in range(0, len(jobs), 64)]
     if workers > 1 and size > 4_000_000:
-        with ProcessPoolExecutor(workers) as pool:
+        pool = ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+        try:
             for chunk, part in zip(chunks, pool.map(_load_many, chunks), strict=True):
                 out.extend(part)
                 if progress:
                     progress(len(chunk))
+        finally:  # interrupted or failed: drop the queued chunks instead of finishing them
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         for chunk in chunks:
             out.extend(_load_many(chunk))

@@ -612,3 +612,57 @@ def test_low_scores_that_can_be_real_are_accepted(fixture_raw: Path, capsys: pyt
     replace(ALPHA_RESULTS, "    top1: 83.0\n", "    top1: 0.204\n    adaptation: zero_shot\n")(fixture_raw)
     assert main(["check", "--raw", str(fixture_raw), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is pid (read from /proc)."""
+    found = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat_file.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_no_loader_process_outlives_a_killed_check(fixture_raw: Path, how: str) -> None:
+    """A raw/ set over 4 MB is read by loader processes; killing the command ends them too."""
+    import signal
+    import time
+
+    big = (fixture_raw / ALPHA_RESULTS).read_text().split("classification:\n", 1)[1].split("detection:\n", 1)[0]
+    for i in range(40):
+        (fixture_raw / "results" / f"bulk{i:02d}.yaml").write_text(f"source: bulk{i:02d}\nclassification:\n" + big * 400)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "check", "--raw", str(fixture_raw), "--quiet"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while not workers and time.monotonic() < deadline and proc.poll() is None:
+            workers = _children(proc.pid)
+            time.sleep(0.05)
+        assert workers, "the loader processes never started"
+        proc.send_signal(getattr(signal, how))
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [w for w in workers if _alive(w)] == []
+    finally:
+        proc.kill()
+        proc.wait()
+        for w in workers:  # a failing run must not leave them behind either
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
