@@ -210,7 +210,24 @@ class _RawLoader(yaml.CSafeLoader):
 
     yaml_implicit_resolvers: dict = {}  # noqa: RUF012
 
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        """The base resolver, less its path resolvers and with a shortcut for plain text (most of raw/)."""
+        if kind is yaml.ScalarNode:
+            if implicit[0] and value[:1] in _TYPED_FIRST:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return _TAG + "str"
+        return _TAG + ("seq" if kind is yaml.SequenceNode else "map")
 
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track while composing."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track while composing."""
+
+
+_TYPED_FIRST = set("~nNtTfF-+.0123456789") | {""}  # first characters of null, bool, int and float
 for _tag, _regex, _first in (
     ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
@@ -330,6 +347,7 @@ class _TooDeep(_Refused):
         )
 
 
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 _SCALARS: dict[str, Callable[[str], Any]] = {
     _TAG + "str": str,
     _TAG + "null": lambda _v: None,
@@ -349,44 +367,51 @@ class _Builder:
 
     def value(self, node: yaml.Node, path: tuple[str | int, ...], depth: int = 0) -> Any:
         key = id(node)
-        line = node.start_mark.line + 1
         if key in self.open:  # a value containing itself has no finite form: refuse the file
+            line = node.start_mark.line + 1
             raise _Refused(f"an alias refers to a value that contains it (line {line}): write the value out", line, path)
         if key in self.done:
             return self.done[key]
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            return self._scalar(node, path)  # type: ignore[arg-type]
         if depth > MAX_DEPTH:
-            self.problems.append(_TooDeep(line, path))
+            self.problems.append(_TooDeep(node.start_mark.line + 1, path))
             return None
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path, line)
-        if node.tag not in (_TAG + "map", _TAG + "seq"):
-            self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it", line, path))
+        if node.tag not in (_MAP, _SEQ):
+            self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it",
+                                          node.start_mark.line + 1, path))
         self.open.add(key)
         out: Any
-        if isinstance(node, yaml.SequenceNode):
+        # plain text, most of raw/, is taken directly; everything else goes through value()
+        if kind is yaml.SequenceNode:
             out = self.done[key] = []
-            out.extend(self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value))
+            for i, item in enumerate(node.value):
+                text = type(item) is yaml.ScalarNode and item.tag == _STR
+                out.append(item.value if text else self.value(item, (*path, i), depth + 1))
         else:
             out = self.done[key] = {}
-            first: dict[str, int] = {}
             for knode, vnode in node.value:
-                kline = knode.start_mark.line + 1
-                if not isinstance(knode, yaml.ScalarNode):
-                    self.problems.append(_Refused("a key must be a plain name, not a list or mapping: fix the indentation", kline, path))
+                if type(knode) is not yaml.ScalarNode:
+                    self.problems.append(_Refused("a key must be a plain name, not a list or mapping: fix the indentation",
+                                                  knode.start_mark.line + 1, path))
                     continue
                 name = knode.value
-                if name in first:
+                if name in out:
+                    first = next(k for k, _v in node.value if type(k) is yaml.ScalarNode and k.value == name)
                     self.problems.append(_Refused(
-                        f"duplicate key '{name}' (first at line {first[name]}): keep one of the two", kline, (*path, name)))
+                        f"duplicate key '{name}' (first at line {first.start_mark.line + 1}): keep one of the two",
+                        knode.start_mark.line + 1, (*path, name)))
                     continue
-                first[name] = kline
-                out[name] = self.value(vnode, (*path, name), depth + 1)
+                text = type(vnode) is yaml.ScalarNode and vnode.tag == _STR
+                out[name] = vnode.value if text else self.value(vnode, (*path, name), depth + 1)
         self.open.discard(key)
         return out
 
-    def _scalar(self, node: yaml.ScalarNode, path: tuple[str | int, ...], line: int) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: tuple[str | int, ...]) -> Any:
         convert = _SCALARS.get(node.tag)
         if convert is None:
+            line = node.start_mark.line + 1
             self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it", line, path))
             tag = _RawLoader.resolve(_RawLoader, yaml.ScalarNode, node.value, (True, False))  # type: ignore[arg-type]
             convert = _SCALARS[tag]
