@@ -1,4 +1,4 @@
-"""Command line: python -m pipeline {check,build,release,diff,reconcile}."""
+"""Command line: python -m pipeline {check,build,release,diff,verify,reconcile}."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ReleaseError, ValidationFailed
+from .integrity import ReleaseDamaged
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -70,8 +71,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _say(args, f"built {out} (version label {version}) in {time.perf_counter() - start:.2f} s")
-    if args.verify and existing:
-        latest = releases / f"v{fmt_version(existing[-1])}"
+    if not args.verify:
+        return 0
+    from .integrity import release_folders, verify_folder
+
+    verify_folder(out)
+    folders = release_folders(releases)
+    if folders:
+        # hash the latest release's files: comparing SHA256SUMS texts alone trusts files nobody checked
+        latest = folders[-1]
+        verify_folder(latest)
         same = (latest / "SHA256SUMS").read_text() == (out / "SHA256SUMS").read_text()
         if same:
             _say(args, f"raw/ reproduces {latest.name} byte for byte")
@@ -104,6 +113,38 @@ def cmd_diff(args: argparse.Namespace) -> int:
     d = diff_releases(a, b)
     print(f"# {a.name} -> {b.name}" + (f" (a {d.required_bump()} change)" if d.required_bump() else " (no change)"))
     print("\n".join(render(d)))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .integrity import ReleaseDamaged, release_folders, verify
+
+    releases = Path(args.releases)
+    if args.targets:
+        targets = [Path(t) for t in args.targets]
+    elif args.release:
+        tag = args.release if args.release.startswith("v") else f"v{args.release}"
+        targets = [releases / tag]
+    else:
+        targets = release_folders(releases)
+        if not targets:
+            print(f"error: no release in {releases}", file=sys.stderr)
+            return 2
+    damaged = 0
+    for target in targets:
+        try:
+            sums = verify(target)
+        except ReleaseDamaged as exc:
+            damaged += 1
+            print(f"{target}: DAMAGED", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        _say(args, f"{target}: OK, {len(sums)} files match SHA256SUMS")
+    if damaged:
+        print(f"{damaged} of {len(targets)} release(s) damaged: do not serve or publish them; restore them "
+              "from their published archives or cut them again", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -140,6 +181,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("a", help="older release: version (0.1.0) or folder")
     d.add_argument("b", help="newer release: version or folder")
     d.set_defaults(func=cmd_diff)
+    v = sub.add_parser("verify", parents=[common], help="hash every file of releases (or archives) against SHA256SUMS")
+    v.add_argument("targets", nargs="*", help="release folders or archives (.tar.gz, .zip); default: every release")
+    v.add_argument("--release", help="one release of --releases by version (0.4.0 or v0.4.0)")
+    v.set_defaults(func=cmd_verify)
     rc = sub.add_parser("reconcile", parents=[common], help="cross-check raw/ against reference data")
     rc.add_argument("--sources", required=True, help="folder with timm/ and mmpretrain/ reference files")
     rc.add_argument("--known", default="raw/known_differences.yaml", help="reviewed known differences")
@@ -153,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
+        return EXIT_REFUSED
+    except ReleaseDamaged as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except (ReleaseError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import polars as pl
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 from werkzeug.datastructures import MultiDict
 
-from viewer.app import get_release
+from viewer.app import get_release, send_release_file
+from viewer.changelog import parse_changelog
 from viewer.data import TASK_TABLES, Release
 from viewer.formatting import fmt
+from viewer.links import explorer_query
 from viewer.query import BadQuery, parse_spec
 from viewer.releases import list_versions
 
@@ -114,6 +117,10 @@ def entity_url(column: str, value: Any) -> str | None:
 
     if value is None:
         return None
+    if column == "checkpoint_id":
+        from viewer.discover import checkpoint_url
+
+        return checkpoint_url(value)
     targets = {"family_id": "pages.family", "backbone_id": "pages.backbone", "head_id": "pages.head",
                "source_id": "pages.source", "params_source_id": "pages.source", "eval_dataset_id": "pages.dataset",
                "pretrain_dataset_id": "pages.dataset", "dataset_id": "pages.dataset", "train_dataset_id": "pages.dataset"}
@@ -173,10 +180,26 @@ def backbone(backbone_id: str) -> str:
     cks = checkpoints["checkpoint_id"].to_list()
     tp = rel.tables["throughput"].filter(pl.col("backbone_id") == backbone_id).select(THROUGHPUT_COLUMNS).sort(THROUGHPUT_COLUMNS[1:5], nulls_last=True)
     sources = sorted(set(rel.values.filter(pl.col("backbone_id") == backbone_id)["source_id"].to_list()) | set(tp["source_id"].to_list()) | {row["params_source_id"]})
+    plot_item, query = _backbone_plot(rel, backbone_id, row["family_id"])
     return render_template("backbone.html", backbone=row, family=rel.tables["families"].filter(pl.col("family_id") == row["family_id"]).row(0, named=True),
                            checkpoints=checkpoints.to_dicts(), results=_results_by_task(rel, {t: pl.col("checkpoint_id").is_in(cks) for t in TASK_TABLES}),
                            throughput=tp.to_dicts(), sources=[(s, rel.name("sources", s)) for s in sources], release=rel,
-                           release_version=rel.version, result_columns=RESULT_COLUMNS, throughput_columns=THROUGHPUT_COLUMNS)
+                           release_version=rel.version, result_columns=RESULT_COLUMNS, throughput_columns=THROUGHPUT_COLUMNS,
+                           plot_item=plot_item, explorer_query=query)
+
+
+def _backbone_plot(rel: Release, backbone_id: str, family_id: str) -> tuple[Any, str | None]:
+    """The family's plot with this backbone's points highlighted, and its explorer query (None when the
+    backbone has no result to plot)."""
+    from viewer.explorer import plot_item
+    from viewer.select import select_points
+
+    query = explorer_query(rel, backbone=backbone_id, family=family_id, highlight=(backbone_id,))
+    if query is None:
+        return None, None
+    spec = parse_spec(MultiDict(parse_qsl(query)), rel)
+    item, _ = plot_item(rel, select_points(rel, spec), spec)
+    return item, query
 
 
 @bp.route("/heads")
@@ -194,21 +217,23 @@ def head(head_id: str) -> str:
     entity = _one_or_404(rel, "heads", "head_id", head_id, "head", "heads")
     results = _results_by_task(rel, {"detection": pl.col("head_id") == head_id, "semantic_segmentation": pl.col("head_id") == head_id,
                                      "classification": pl.lit(False)})
+    boards = [(d, m, f"head={head_id}") for d, m in _boards_of(rel.values.filter(pl.col("head_id") == head_id))]
     return render_template("entity.html", kind="Head", entity=entity, results=results, release=rel,
                            release_version=rel.version, result_columns=RESULT_COLUMNS,
-                           explorer_query=_head_query(rel, head_id))
+                           explorer_query=explorer_query(rel, head=head_id), boards=boards)
 
 
-def _head_query(rel: Release, head_id: str) -> str | None:
-    task = rel.values.filter(pl.col("head_id") == head_id)
-    if task.is_empty():
-        return None
-    first = task.row(0, named=True)
-    try:
-        spec = parse_spec(MultiDict([("y_task", first["task_id"]), ("y_dataset", first["dataset_id"]), ("y_head", head_id)]), rel)
-    except BadQuery:
-        return None
-    return spec.query()
+HEADLINE_METRICS = ("top1", "top5", "mce", "box_ap", "mask_ap", "miou_ms", "miou_ss")
+SORT_METRIC = {"classification": ("top1", "mce"), "detection": ("box_ap", "mask_ap"),
+               "semantic_segmentation": ("miou_ms", "miou_ss")}
+DATASET_PAGE = 50  # result rows per task on a dataset page; its leaderboards have every row
+
+
+def _boards_of(values: pl.DataFrame) -> list[tuple[str, str]]:
+    """(dataset, metric) boards among some values: headline metrics, the most values first."""
+    counts = values.filter(pl.col("metric_id").is_in(list(HEADLINE_METRICS))).group_by("dataset_id", "metric_id").len()
+    rows = sorted(counts.iter_rows(), key=lambda r: (-r[2], HEADLINE_METRICS.index(r[1]), r[0]))
+    return [(d, m) for d, m, _ in rows]
 
 
 @bp.route("/datasets")
@@ -224,16 +249,61 @@ def datasets() -> str:
 def dataset(dataset_id: str) -> str:
     rel = get_release()
     entity = _one_or_404(rel, "datasets", "dataset_id", dataset_id, "dataset", "datasets")
+    page = _page_arg()
     results = _results_by_task(rel, {t: pl.col("eval_dataset_id") == dataset_id for t in TASK_TABLES})
+    totals = {task: len(rows) for task, rows in results.items()}
+    pages = max([1, *(-(-n // DATASET_PAGE) for n in totals.values())])
+    if page > pages:
+        raise BadQuery("page", str(page), f"a page number from 1 to {pages}")
+    start = (page - 1) * DATASET_PAGE
+    shown = {task: _sort_results(rows, task)[start:start + DATASET_PAGE] for task, rows in results.items()}
     pretrained = rel.tables["checkpoints"].filter(pl.col("pretrain_dataset_id") == dataset_id).height
-    query = None
     present = rel.values.filter(pl.col("dataset_id") == dataset_id)
-    if present.height:
-        spec = parse_spec(MultiDict([("y_task", present["task_id"][0]), ("y_dataset", dataset_id)]), rel)
-        query = spec.query()
-    return render_template("entity.html", kind="Dataset", entity=entity, results=results, release=rel,
-                           release_version=rel.version, result_columns=RESULT_COLUMNS, explorer_query=query,
-                           note=f"{pretrained} checkpoint(s) were pretrained on it.")
+    return render_template("dataset.html", entity=entity, results=shown, totals=totals, page=page, pages=pages,
+                           first_row=start + 1, page_size=DATASET_PAGE, release=rel, release_version=rel.version,
+                           result_columns=RESULT_COLUMNS, explorer_query=explorer_query(rel, dataset=dataset_id),
+                           cards=_dataset_cards(rel, dataset_id, present), pretrained=pretrained,
+                           families=present.get_column("family_id").n_unique(),
+                           checkpoints=present.get_column("checkpoint_id").n_unique())
+
+
+def _page_arg() -> int:
+    for name in request.args:
+        if name != "page":
+            raise BadQuery(name, request.args[name], "page")
+    values = request.args.getlist("page")
+    value = values[0] if len(values) == 1 else ",".join(values) or "1"
+    if not value.isdigit() or not 1 <= int(value) <= 100000:
+        raise BadQuery("page", value, "a page number from 1")
+    return int(value)
+
+
+def _sort_results(rows: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
+    """Best first by the task's headline metric (then its second), rows without it last."""
+    first, second = SORT_METRIC[task]
+
+    def key(r: dict[str, Any]) -> tuple:
+        for i, metric in enumerate((first, second)):
+            if r.get(metric) is not None:
+                value = r[metric] if metric == "mce" else -r[metric]  # mCE: lower is better
+                return (i, value, r["checkpoint_id"])
+        return (2, 0.0, r["checkpoint_id"])
+
+    return sorted(rows, key=key)
+
+
+def _dataset_cards(rel: Release, dataset_id: str, present: pl.DataFrame) -> list[dict[str, Any]]:
+    """For each headline metric: how many results, how many like with like, and the best of those."""
+    from viewer.ranking import parse_board, rank_board
+
+    cards = []
+    for dataset, metric in _boards_of(present):
+        board = parse_board(MultiDict(), rel, dataset, metric)
+        ranked = rank_board(rel, board)
+        top = ranked.row(0, named=True) if ranked.height else None
+        cards.append({"metric": metric, "results": present.filter(pl.col("metric_id") == metric).height,
+                      "like": ranked.height, "board": board, "top": top})
+    return cards
 
 
 @bp.route("/sources")
@@ -265,17 +335,21 @@ def releases() -> str:
     versions = list(reversed(list_versions(folder)))
     files = {v: sorted(p.name for p in (folder / v).iterdir() if p.is_file()) for v in versions}
     changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8") if (folder / "CHANGELOG.md").exists() else ""
-    return render_template("releases.html", versions=versions, files=files, changelog=changelog, release_version=rel.version)
+    changes = {v.version: v for v in parse_changelog(changelog)}
+    return render_template("releases.html", versions=versions, files=files, changes=changes, release_version=rel.version)
+
+
+@bp.route("/releases/CHANGELOG.md")
+def changelog_file() -> Response:
+    folder = Path(current_app.config["RELEASES_DIR"])
+    if not (folder / "CHANGELOG.md").is_file():
+        abort(404, "This releases folder has no CHANGELOG.md.")
+    return send_from_directory(folder, "CHANGELOG.md", mimetype="text/plain", max_age=3600)
 
 
 @bp.route("/releases/<version>/<filename>")
 def release_file(version: str, filename: str) -> Response:
-    folder = Path(current_app.config["RELEASES_DIR"])
-    if version not in list_versions(folder):
-        abort(404, f"There is no release '{version}'. See the releases page.")
-    if not (folder / version / filename).is_file():
-        abort(404, f"Release {version} has no file '{filename}'.")
-    return send_from_directory(folder / version, filename, as_attachment=True, max_age=31536000)
+    return send_release_file(version, filename)
 
 
 @bp.route("/about")
@@ -286,6 +360,6 @@ def about() -> str:
 
 @bp.before_request
 def _no_stray_args() -> None:
-    if request.endpoint in ("pages.family", "pages.backbone", "pages.head", "pages.dataset", "pages.source", "pages.about", "pages.releases"):
+    if request.endpoint in ("pages.family", "pages.backbone", "pages.head", "pages.source", "pages.about", "pages.releases"):
         for name in request.args:
             raise BadQuery(name, request.args[name], "this page takes no parameters")

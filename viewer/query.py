@@ -21,7 +21,7 @@ CATEGORIES = ("family", "pretrain_dataset", "pretrain_method", "head", "resoluti
 DEFAULT_DATASET = {"classification": "imagenet_1k", "detection": "coco", "semantic_segmentation": "ade20k"}
 DEFAULT_METRIC = {"classification": "top1", "detection": "box_ap", "semantic_segmentation": "miou_ms"}
 MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res",
-         "adaptation", "test_time", "split", "seen")
+         "adaptation", "test_time", "split", "seen", "highlight")
 SCALARS = ("hierarchical", "date_from", "date_to", "x_min", "x_max", "y_min", "y_max", "color", "marker",
            "x_scale", "y_scale", "pareto", "sort", "order", "page", "extra", "pairing", "commercial")
 ANY = "any"  # a protocol filter set to 'any' compares every protocol; absent, it compares like with like
@@ -111,6 +111,7 @@ class Spec:
     sort: str = ""
     order: str = "desc"
     page: int = 1  # page of the table (the plot always shows every point)
+    highlight: tuple[str, ...] = ()  # backbone or checkpoint ids whose points stand out; filters nothing
 
     def query(self, **changes: object) -> str:
         """The query string of this state (with changes), defaults included: a permalink."""
@@ -282,7 +283,24 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
         sort=_choice(args, "sort", ["", *TABLE_COLUMNS], ""),
         order=_choice(args, "order", ["asc", "desc"], "desc"),
         page=_page(args),
+        highlight=parse_highlight(args, rel),
     )
+
+
+MAX_HIGHLIGHT = 6
+
+
+def parse_highlight(args: MultiDict, rel: Release) -> tuple[str, ...]:
+    """The `highlight` parameter: up to six backbone or checkpoint ids (repeated or comma-separated)."""
+    wanted = sorted({p.strip() for v in args.getlist("highlight") for p in v.split(",") if p.strip()})
+    if len(wanted) > MAX_HIGHLIGHT:
+        raise BadQuery("highlight", ",".join(wanted), f"at most {MAX_HIGHLIGHT} backbone or checkpoint ids")
+    known = rel.cached("model_ids", lambda: set(rel.tables["backbones"]["backbone_id"].to_list())
+                       | set(rel.tables["checkpoints"]["checkpoint_id"].to_list()))
+    for key in wanted:
+        if key not in known:
+            raise BadQuery("highlight", key, "backbone or checkpoint ids of this release (see the search page)")
+    return tuple(wanted)
 
 
 def _page(args: MultiDict) -> int:

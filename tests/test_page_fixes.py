@@ -1,0 +1,103 @@
+"""Entity page fixes: checkpoint links, backbone plots, dataset summaries and paging, readable releases,
+and explorer links that always open a plot with points."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from viewer.app import create_app
+from viewer.changelog import parse_changelog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def app(fixture_release: Path) -> Flask:
+    return create_app({"RELEASES_DIR": str(fixture_release.parent), "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.mark.parametrize("path", ["/backbones/alphanet_s", "/families/alphanet", "/sources/alpha2021net", "/datasets/imagenet_1k",
+                                  "/heads/mask_rcnn"])
+def test_checkpoint_cells_link_to_their_row_on_the_backbone_page(client: FlaskClient, path: str) -> None:
+    assert '<a href="/backbones/alphanet_s#checkpoint-alphanet_s.in1k">alphanet_s.in1k</a>' in client.get(path).text
+
+
+def test_a_backbone_page_plots_its_family_with_its_points_highlighted_and_links_onward(client: FlaskClient) -> None:
+    html = client.get("/backbones/alphanet_l").text
+    assert '<tr id="checkpoint-alphanet_l.in22k">' in html
+    assert 'id="plot-item"' in html and 'data-ids="alphanet_l"' in html
+    assert ('id="explorer-link" href="/?y=result&amp;y_task=classification&amp;y_dataset=imagenet_1k&amp;y_metric=top1'
+            '&amp;x=gmacs&amp;family=alphanet&amp;highlight=alphanet_l&amp;') in html
+    assert 'id="compare-link" href="/compare?m=alphanet_l"' in html
+
+
+def test_a_dataset_page_summarises_its_leaderboards_and_sorts_results_best_first(client: FlaskClient) -> None:
+    html = client.get("/datasets/imagenet_1k").text
+    assert "6 results evaluated on it, of 4 checkpoints from 2 families;" in " ".join(html.split())
+    assert 'href="/leaderboards/imagenet_1k/top1">Top-1 accuracy</a>' in html
+    assert "Best: <strong>86</strong>" in html
+    table = html.split('id="results-classification"', 1)[1]
+    top1 = [m for m in re.findall(r'<td class="num">([\d.]+)</td>', table)]
+    assert [v for v in top1 if v in ("86", "83.6", "83", "82", "80", "70.5")] == ["86", "83.6", "83", "82", "80", "70.5"]
+
+
+def test_a_dataset_page_pages_its_rows(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import viewer.pages
+
+    monkeypatch.setattr(viewer.pages, "DATASET_PAGE", 4)
+    second = client.get("/datasets/imagenet_1k?page=2").text
+    assert "(6, best first; rows 5-6)" in second and "Page 2 of 2" in second
+    assert client.get("/datasets/imagenet_1k?page=3").status_code == 400
+    assert client.get("/datasets/imagenet_1k?sort=top1").status_code == 400
+
+
+def test_the_changelog_reads_into_versions_with_one_line_summaries() -> None:
+    text = "# Changelog\n\nintro\n\n## v0.2.0\n\nCompared with v0.1.0.\n\n### Added\n- table `tasks`\n- column `a.b`\n" \
+           "- backbones: 2 row(s)\n  - `x`\n  - `y`\n### Changed\n- sources: 1 value(s)\n  - `s` title: a -> b\n### Removed\n\n" \
+           "## v0.1.0\n\nFirst release.\n"
+    versions = parse_changelog(text)
+    assert [v.version for v in versions] == ["v0.2.0", "v0.1.0"]
+    assert versions[0].summary() == "Added 1 table, 1 column and 2 rows; changed 1 value."
+    assert versions[0].sections[0].items[2].details == ["`x`", "`y`"]
+    assert versions[1].summary() == "First release."
+
+
+def test_the_real_releases_page_is_summaries_with_the_details_folded() -> None:
+    client = create_app({"RELEASES_DIR": str(ROOT / "releases"), "TESTING": True}).test_client()
+    html = client.get("/releases").text
+    changelog = (ROOT / "releases" / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## (v\S+)", changelog, flags=re.M)
+    assert html.count('<p class="release-summary">') == len(versions)
+    items = len(re.findall(r"^- ", changelog, flags=re.M))
+    assert html.count('<li class="change">') == items  # every item is listed, its details folded under it
+    assert html.count('<details class="changelog">') == sum(1 for v in parse_changelog(changelog) if v.sections)
+    assert len(html) < len(changelog) // 2
+
+
+def test_every_dataset_and_head_page_links_to_an_explorer_plot_with_points() -> None:
+    client = create_app({"RELEASES_DIR": str(ROOT / "releases"), "TESTING": True, "CACHE_SIZE": 0}).test_client()
+    empty, missing = [], []
+    for kind in ("datasets", "heads"):
+        ids = re.findall(rf'href="/{kind}/([^"#]+)"', client.get(f"/{kind}").text)
+        for key in sorted(set(ids)):
+            html = client.get(f"/{kind}/{key}").text
+            link = re.search(r'id="explorer-link" href="/\?([^"]+)"', html)
+            has_results = 'id="results-' in html
+            if link is None:
+                if has_results:
+                    missing.append(f"{kind}/{key}")
+                continue
+            count = client.get("/plot.json?" + link.group(1).replace("&amp;", "&")).get_json()["count"]
+            if count == 0:
+                empty.append(f"{kind}/{key}")
+    assert (empty, missing) == ([], [])
