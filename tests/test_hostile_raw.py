@@ -410,6 +410,26 @@ CASES += [
 ]
 
 
+CKPT = """  - id: alphanet_s.in1k
+    backbone: alphanet_s
+    pretrain_dataset: imagenet_1k
+    pretrain_method: supervised
+    pretrain_resolution_px: 224
+    pretrain_epochs: 300
+"""
+DUPLICATE_CKPT = "duplicate id 'alphanet_s.in1k' (also {ALPHA_FAMILY} checkpoints[{i}] alphanet_s.in1k); ids must be unique: rename or merge one"
+CASES += [
+    (
+        "checkpoint_pasted_twice",
+        replace(ALPHA_FAMILY, CKPT, CKPT * 2),
+        report(f"{ALPHA_FAMILY}:21: checkpoints[0] alphanet_s.in1k: id: "
+               + DUPLICATE_CKPT.format(ALPHA_FAMILY=ALPHA_FAMILY, i=1),
+               f"{ALPHA_FAMILY}:27: checkpoints[1] alphanet_s.in1k: id: "
+               + DUPLICATE_CKPT.format(ALPHA_FAMILY=ALPHA_FAMILY, i=0)),
+    ),
+]
+
+
 @pytest.mark.parametrize(("case", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_each_hostile_variant_is_refused_with_its_exact_report(
     case: str, mutate: Mutation, expected: str, fixture_raw: Path, capsys: pytest.CaptureFixture[str]
@@ -666,3 +686,68 @@ def test_no_loader_process_outlives_a_killed_check(fixture_raw: Path, how: str) 
         for w in workers:  # a failing run must not leave them behind either
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+# Property-based: whatever bytes land in raw/, `check` answers 0 or 1 (never a bug status, never a hang).
+PIECES = [b"\n", b" ", b"- ", b": ", b"[", b"]", b"{", b"}", b"&a ", b"*a", b"!!str ", b'"', b"'", b"#", b"---\n",
+          b"\t", b"\x00", b"\xff", b".inf", b"-1", b"1e400", b"null", b"~", b"? ", b"|\n", b">\n", b"<<: *a\n",
+          b"\xef\xbb\xbf", b"%YAML 1.1\n", b"0x1F", b"2021-02-30"]
+
+
+def _fuzz_strategy():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    edit = st.tuples(
+        st.integers(0, 10_000),  # which file (modulo the count)
+        st.floats(0, 1),  # where in it
+        st.sampled_from(["insert", "delete", "repeat_line", "bytes"]),
+        st.sampled_from(PIECES),
+        st.binary(min_size=1, max_size=6),
+    )
+    return st.lists(edit, min_size=1, max_size=4)
+
+
+def _apply(raw: Path, edits: list) -> None:  # type: ignore[type-arg]
+    files = sorted(raw.rglob("*.yaml"))
+    for which, where, op, piece, noise in edits:
+        path = files[which % len(files)]
+        data = bytearray(path.read_bytes())
+        pos = int(where * len(data))
+        if op == "insert":
+            data[pos:pos] = piece
+        elif op == "delete":
+            del data[pos : pos + 1 + len(noise) * 3]
+        elif op == "repeat_line":
+            lines = data.split(b"\n")
+            line = lines[pos % len(lines)]
+            lines.insert(len(noise) % (len(lines) + 1), line)
+            data = bytearray(b"\n".join(lines))
+        else:
+            data[pos:pos] = noise
+        path.write_bytes(bytes(data))
+
+
+def test_random_damage_is_refused_or_accepted_never_a_bug(tmp_path: Path) -> None:
+    import io
+    import shutil
+    from contextlib import redirect_stderr
+
+    from hypothesis import HealthCheck, given, settings
+
+    pristine = ROOT / "tests" / "fixtures" / "raw"
+
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(_fuzz_strategy())
+    def damaged(edits: list) -> None:  # type: ignore[type-arg]
+        raw = tmp_path / "raw"
+        shutil.rmtree(raw, ignore_errors=True)
+        shutil.copytree(pristine, raw)
+        _apply(raw, edits)
+        err = io.StringIO()
+        with redirect_stderr(err):
+            code = main(["check", "--raw", str(raw), "--quiet"])
+        assert code in (0, 1), err.getvalue()
+        assert "Traceback" not in err.getvalue()
+
+    damaged()
