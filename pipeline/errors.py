@@ -17,16 +17,24 @@ class Problem:
     path: tuple[str | int, ...] = ()
     line: int | None = dataclass_field(default=None, compare=False)
 
-    def sort_key(self) -> tuple[str, int, str, str]:
-        return (self.file, self.line or 0, self.entry, self.field)
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        return (self.file, self.line or 0, self.entry, self.field, self.message)
 
     def __str__(self) -> str:
         parts = [f"{self.file}:{self.line}" if self.line else self.file]
         parts += [p for p in (self.entry, self.field) if p != "-"]
-        return ": ".join([*parts, self.message])
+        text = ": ".join([*parts, self.message])
+        # whatever raw/ holds, a report is one line of visible text per problem
+        return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 MAX_REPORTED = 200  # problems printed in full; a report stays readable and its size bounded
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A raw value as a message quotes it: control characters escaped, long values cut."""
+    text = value if value.isprintable() else ascii(value)[1:-1]
+    return text if len(text) <= limit else f"{text[: limit - 10]}... ({len(value)} characters)"
 
 
 class ValidationFailed(Exception):

@@ -6,13 +6,18 @@ say exactly which entry and field is wrong.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import difflib
 import gc
 import math
 import os
 import re
+import signal
 import stat
+import sys
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +29,7 @@ from typing import Any
 import yaml
 
 from . import spec
-from .errors import Problem
+from .errors import Problem, shown
 
 Row = dict[str, Any]
 ENTITIES = (
@@ -91,6 +96,23 @@ _EXPECTED = {
 }
 
 
+MULTILINE_FIELDS = {"notes", "description"}  # free prose; every other text is one line
+# C0 controls but tab and line feed, DEL, C1 controls, line and paragraph separators, and the bidirectional
+# embedding, override and isolate controls that make text display other than it reads
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _text_problem(value: str | list[str], multiline: bool) -> str | None:
+    for text in value if isinstance(value, list) else [value]:
+        bad = _CONTROL.search(text)
+        if bad:
+            return (f"contains the control character U+{ord(bad.group()):04X} at position {bad.start() + 1}: "
+                    "remove it (invisible characters change what the text means)")
+        if "\n" in text and not multiline:
+            return "contains a line break: write it on one line (only notes and descriptions may span lines)"
+    return None
+
+
 def _type_hint(value: Any, kind: str) -> str:
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     shown = shown if len(shown) <= 40 else f"{shown[:30]}... ({len(shown)} characters)"
@@ -151,6 +173,11 @@ class _EntryReader:
             if not ok:
                 self.problem(path + (name,), entry, name, _type_hint(value, fspec.kind))
                 typed = None
+            elif fspec.kind in ("str", "strlist"):
+                bad = _text_problem(typed, multiline=name in MULTILINE_FIELDS)
+                if bad:
+                    self.problem(path + (name,), entry, name, bad)
+                    typed = None
             row[column] = typed
         if entity:
             self.out.rows[entity].append(row)
@@ -183,7 +210,24 @@ class _RawLoader(yaml.CSafeLoader):
 
     yaml_implicit_resolvers: dict = {}  # noqa: RUF012
 
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        """The base resolver, less its path resolvers and with a shortcut for plain text (most of raw/)."""
+        if kind is yaml.ScalarNode:
+            if implicit[0] and value[:1] in _TYPED_FIRST:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return _TAG + "str"
+        return _TAG + ("seq" if kind is yaml.SequenceNode else "map")
 
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers: nothing to track while composing."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers: nothing to track while composing."""
+
+
+_TYPED_FIRST = set("~nNtTfF-+.0123456789") | {""}  # first characters of null, bool, int and float
 for _tag, _regex, _first in (
     ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
@@ -303,6 +347,7 @@ class _TooDeep(_Refused):
         )
 
 
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
 _SCALARS: dict[str, Callable[[str], Any]] = {
     _TAG + "str": str,
     _TAG + "null": lambda _v: None,
@@ -322,44 +367,51 @@ class _Builder:
 
     def value(self, node: yaml.Node, path: tuple[str | int, ...], depth: int = 0) -> Any:
         key = id(node)
-        line = node.start_mark.line + 1
         if key in self.open:  # a value containing itself has no finite form: refuse the file
+            line = node.start_mark.line + 1
             raise _Refused(f"an alias refers to a value that contains it (line {line}): write the value out", line, path)
         if key in self.done:
             return self.done[key]
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            return self._scalar(node, path)  # type: ignore[arg-type]
         if depth > MAX_DEPTH:
-            self.problems.append(_TooDeep(line, path))
+            self.problems.append(_TooDeep(node.start_mark.line + 1, path))
             return None
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path, line)
-        if node.tag not in (_TAG + "map", _TAG + "seq"):
-            self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it", line, path))
+        if node.tag not in (_MAP, _SEQ):
+            self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it",
+                                          node.start_mark.line + 1, path))
         self.open.add(key)
         out: Any
-        if isinstance(node, yaml.SequenceNode):
+        # plain text, most of raw/, is taken directly; everything else goes through value()
+        if kind is yaml.SequenceNode:
             out = self.done[key] = []
-            out.extend(self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value))
+            for i, item in enumerate(node.value):
+                text = type(item) is yaml.ScalarNode and item.tag == _STR
+                out.append(item.value if text else self.value(item, (*path, i), depth + 1))
         else:
             out = self.done[key] = {}
-            first: dict[str, int] = {}
             for knode, vnode in node.value:
-                kline = knode.start_mark.line + 1
-                if not isinstance(knode, yaml.ScalarNode):
-                    self.problems.append(_Refused("a key must be a plain name, not a list or mapping: fix the indentation", kline, path))
+                if type(knode) is not yaml.ScalarNode:
+                    self.problems.append(_Refused("a key must be a plain name, not a list or mapping: fix the indentation",
+                                                  knode.start_mark.line + 1, path))
                     continue
                 name = knode.value
-                if name in first:
+                if name in out:
+                    first = next(k for k, _v in node.value if type(k) is yaml.ScalarNode and k.value == name)
                     self.problems.append(_Refused(
-                        f"duplicate key '{name}' (first at line {first[name]}): keep one of the two", kline, (*path, name)))
+                        f"duplicate key '{name}' (first at line {first.start_mark.line + 1}): keep one of the two",
+                        knode.start_mark.line + 1, (*path, name)))
                     continue
-                first[name] = kline
-                out[name] = self.value(vnode, (*path, name), depth + 1)
+                text = type(vnode) is yaml.ScalarNode and vnode.tag == _STR
+                out[name] = vnode.value if text else self.value(vnode, (*path, name), depth + 1)
         self.open.discard(key)
         return out
 
-    def _scalar(self, node: yaml.ScalarNode, path: tuple[str | int, ...], line: int) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: tuple[str | int, ...]) -> Any:
         convert = _SCALARS.get(node.tag)
         if convert is None:
+            line = node.start_mark.line + 1
             self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it", line, path))
             tag = _RawLoader.resolve(_RawLoader, yaml.ScalarNode, node.value, (True, False))  # type: ignore[arg-type]
             convert = _SCALARS[tag]
@@ -464,7 +516,7 @@ def _result_label(section: str, i: int) -> Callable[[Any], str]:
     def label(raw: Any) -> str:
         ref = "backbone" if section == "throughput" else "checkpoint"
         name = raw.get(ref) if isinstance(raw, dict) else None
-        return f"{section}[{i}]" + (f" ({ref} {name})" if name else "")
+        return f"{section}[{i}]" + (f" ({ref} {shown(str(name))})" if name else "")
 
     return label
 
@@ -472,9 +524,19 @@ def _result_label(section: str, i: int) -> Callable[[Any], str]:
 def _id_label(prefix: str) -> Callable[[Any], str]:
     def label(raw: Any) -> str:
         ident = raw.get("id") if isinstance(raw, dict) else None
-        return f"{prefix} {ident}" if ident else prefix
+        return f"{prefix} {shown(str(ident))}" if ident else prefix
 
     return label
+
+
+# an empty file would silently drop what it held (a source's numbers, a family): say what belongs in it
+EMPTY_FIX = {
+    "sources": "describe the document (raw/README.md, sources/) or delete the file",
+    "families": "add the family, its backbones and checkpoints, or delete the file",
+    "results": "add the document's numbers (every result of a source lives in its file), or say why it has none "
+               "in `no_results: <reason>`",
+    "vocab": "a vocabulary lists its entries; restore them",
+}
 
 
 def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> RawData:
@@ -482,6 +544,8 @@ def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> R
     out = RawData()
     data = _read_yaml(Path(path), file, out, Path(raw_root) if raw_root is not None else None)
     reader = _EntryReader(file, out)
+    if data is None and not out.problems:
+        out.problems.append(Problem(file, "-", "-", f"is empty: {EMPTY_FIX[kind.split('/')[0]]}"))
     if kind == "sources":
         if data is not None:
             row = reader.read("sources", data, spec.SOURCE, (), _id_label("source"))
@@ -503,7 +567,7 @@ def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> R
             for i, raw in enumerate(_list_of(top, "checkpoints", file, out)):
                 reader.read("checkpoints", raw, spec.CHECKPOINT, ("checkpoints", i), _id_label(f"checkpoints[{i}]"))
     elif kind == "results":
-        top = _top(data, file, out, ("source", *spec.RESULT_SECTIONS))
+        top = _top(data, file, out, ("source", "no_results", *spec.RESULT_SECTIONS))
         if top is not None:
             source = top.get("source")
             if not isinstance(source, str):
@@ -511,18 +575,34 @@ def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> R
                 source = None
             elif Path(path).stem != source:
                 out.problems.append(Problem(file, "-", "source", f"must match the file name '{_shown(Path(path).stem)}': one file per source document", ("source",)))
+            entries = 0
             for section, fields in spec.RESULT_SECTIONS.items():
                 for i, raw in enumerate(_list_of(top, section, file, out)):
+                    entries += 1
                     reader.read(section, raw, fields, (section, i), _result_label(section, i), {"source_id": source})
+            _no_results(top, entries, file, out)
     elif kind.startswith("vocab/"):
         name = kind.split("/", 1)[1]
         fields = spec.VOCAB[name]
         if data is not None and not isinstance(data, list):
             out.problems.append(Problem(file, "-", "-", "expected a list of entries"))
+        elif data == []:
+            out.problems.append(Problem(file, "-", "-", f"has no entries: {EMPTY_FIX['vocab']}"))
         elif data:
             for i, raw in enumerate(data):
                 reader.read(f"vocab_{name}", raw, fields, (i,), _id_label(f"[{i}]"))
     return out
+
+
+def _no_results(top: dict[str, Any], entries: int, file: str, out: RawData) -> None:
+    """A results file without results says why (a document that could not be read), so none vanish unnoticed."""
+    why = top.get("no_results")
+    if why is not None and (not isinstance(why, str) or not why.strip()):
+        out.problems.append(Problem(file, "-", "no_results", "expected text: why this document's numbers are not recorded", ("no_results",)))
+    elif why is not None and entries:
+        out.problems.append(Problem(file, "-", "no_results", "the file has results: remove no_results", ("no_results",)))
+    elif why is None and not entries:
+        out.problems.append(Problem(file, "-", "-", f"has no results: {EMPTY_FIX['results']}"))
 
 
 def _backbone_family(reader: _EntryReader, row: Row, fam_id: str | None, has_block: bool) -> None:
@@ -569,6 +649,24 @@ def _load_many(jobs: list[tuple[str, str, str, str]]) -> RawData:
     return out
 
 
+def _die_with_parent(parent: int) -> None:
+    """Loader processes end with the command that started them, however it ends (even killed outright)."""
+    if sys.platform.startswith("linux"):
+        try:  # the kernel sends SIGKILL to this process when its parent dies
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before this process was set up
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second guard): notice being orphaned
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
+
+
 def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int], None] | None = None) -> RawData:
     """Load every raw/ file. Large sets are read in parallel, in file order."""
     if not raw_dir.is_dir():
@@ -579,11 +677,14 @@ def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int]
     size = sum(_size(j[1]) for j in jobs)
     chunks = [jobs[i : i + 64] for i in range(0, len(jobs), 64)]
     if workers > 1 and size > 4_000_000:
-        with ProcessPoolExecutor(workers) as pool:
+        pool = ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+        try:
             for chunk, part in zip(chunks, pool.map(_load_many, chunks), strict=True):
                 out.extend(part)
                 if progress:
                     progress(len(chunk))
+        finally:  # interrupted or failed: drop the queued chunks instead of finishing them
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         for chunk in chunks:
             out.extend(_load_many(chunk))

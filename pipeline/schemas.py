@@ -10,19 +10,45 @@ from typing import Any, Optional
 import pandera.polars as pa
 import polars as pl
 
-from .errors import Problem
+from .errors import Problem, shown
 
 ID = r"^[a-z0-9][a-z0-9_]*$"
 CHECKPOINT_ID = r"^[a-z0-9][a-z0-9_]*\.[a-z0-9][a-z0-9_.]*$"
+ID_MAX = 64  # characters; the longest real id has 43
+INPUT_SIZE = r"^[1-9][0-9]*x[1-9][0-9]*$"
+COMMIT = r"^[0-9a-f]{7,40}$"
 PCT = {"min_value": 0, "max_value": 100}
+# Upper bounds far beyond any real figure (the largest real values are 10x to 1000x smaller): they catch
+# 1e308, a wrong unit or a pasted id, never a real number.
+MAX_PX = 16_384
+MAX_EPOCHS = 100_000
+MAX_ITERATIONS = 1_000_000_000
+MAX_BATCH = 1_000_000
+
+
+def _id(pattern: str = ID) -> str:
+    return pa.Field(unique=True, str_matches=pattern, str_length={"max_value": ID_MAX})
+
+
+def _tag() -> str | None:
+    """Tags become part of derived result ids: the same characters as ids."""
+    return pa.Field(nullable=True, str_matches=ID, str_length={"max_value": ID_MAX})
+
+
+def _input_size() -> str | None:
+    return pa.Field(nullable=True, str_matches=INPUT_SIZE)
 
 
 def _pct() -> float | None:
     return pa.Field(nullable=True, in_range=PCT)
 
 
-def _pos_int(nullable: bool = True) -> int | None:
-    return pa.Field(nullable=nullable, gt=0)
+def _pos_int(nullable: bool = True, le: int | None = None) -> int | None:
+    return pa.Field(nullable=nullable, gt=0, le=le)
+
+
+def _px() -> int | None:
+    return _pos_int(le=MAX_PX)
 
 
 class _Table(pa.DataFrameModel):
@@ -32,23 +58,23 @@ class _Table(pa.DataFrameModel):
 
 
 class SourcesTable(_Table):
-    source_id: str = pa.Field(unique=True, str_matches=ID)
+    source_id: str = _id()
     title: str
     authors: str
     year: int = pa.Field(in_range={"min_value": 1950, "max_value": 2100})
     kind: str = pa.Field(isin=["paper", "model_zoo", "dataset"])
     arxiv_id: str | None = pa.Field(nullable=True, str_matches=r"^\d{4}\.\d{4,5}$")
-    arxiv_version: int | None = _pos_int()
+    arxiv_version: int | None = _pos_int(le=100)
     url: str = pa.Field(str_startswith="http")
     venue: str | None = pa.Field(nullable=True)
     published: pl.Date | None = pa.Field(nullable=True)
     code_url: str | None = pa.Field(nullable=True, str_startswith="http")
-    commit: str | None = pa.Field(nullable=True)
+    commit: str | None = pa.Field(nullable=True, str_matches=COMMIT)
     flops_convention: str = pa.Field(isin=["macs", "flops", "unknown"])
 
 
 class FamiliesTable(_Table):
-    family_id: str = pa.Field(unique=True, str_matches=ID)
+    family_id: str = _id()
     name: str
     source_id: str
     token_mixer_id: str
@@ -57,10 +83,10 @@ class FamiliesTable(_Table):
 
 
 class BackbonesTable(_Table):
-    backbone_id: str = pa.Field(unique=True, str_matches=ID)
+    backbone_id: str = _id()
     family_id: str
     name: str
-    params_m: float = pa.Field(gt=0)
+    params_m: float = pa.Field(gt=0, le=100_000)  # 100 billion parameters
     params_source_id: str
     params_where: str
     timm_arch: str | None = pa.Field(nullable=True)
@@ -68,12 +94,12 @@ class BackbonesTable(_Table):
 
 
 class CheckpointsTable(_Table):
-    checkpoint_id: str = pa.Field(unique=True, str_matches=CHECKPOINT_ID)
+    checkpoint_id: str = _id(CHECKPOINT_ID)
     backbone_id: str
     pretrain_dataset_id: str
     pretrain_method_id: str
-    pretrain_resolution_px: int | None = _pos_int()
-    pretrain_epochs: int | None = _pos_int()
+    pretrain_resolution_px: int | None = _px()
+    pretrain_epochs: int | None = _pos_int(le=MAX_EPOCHS)
     weights_url: str | None = pa.Field(nullable=True, str_startswith="http")
 
 
@@ -82,11 +108,12 @@ class _ResultTable(_Table):
     source_id: str
     checkpoint_id: str
     eval_dataset_id: str
-    gmacs: float | None = pa.Field(nullable=True, gt=0)
+    gmacs: float | None = pa.Field(nullable=True, gt=0, le=1_000_000)  # a million GMACs a forward pass
     where: str = pa.Field(str_length={"min_value": 1})
     test_crops: int | None = pa.Field(nullable=True, in_range={"min_value": 2, "max_value": 1000})
     crop_ratio: float | None = pa.Field(nullable=True, gt=0, le=1)
     gmacs_scope: str = pa.Field(isin=["backbone", "whole_model"])
+    tag: str | None = _tag()
 
 
 class ClassificationResultsTable(_ResultTable):
@@ -98,7 +125,8 @@ class ClassificationResultsTable(_ResultTable):
 
 class DetectionResultsTable(_ResultTable):
     head_id: str
-    train_epochs: int | None = _pos_int()
+    input_size: str | None = _input_size()
+    train_epochs: int | None = _pos_int(le=MAX_EPOCHS)
     box_ap: float | None = _pct()
     box_ap50: float | None = _pct()
     box_ap75: float | None = _pct()
@@ -115,8 +143,9 @@ class DetectionResultsTable(_ResultTable):
 
 class SegmentationResultsTable(_ResultTable):
     head_id: str
-    train_iterations: int | None = _pos_int()
-    crop_px: int | None = _pos_int()
+    input_size: str | None = _input_size()
+    train_iterations: int | None = _pos_int(le=MAX_ITERATIONS)
+    crop_px: int | None = _px()
     miou_ss: float | None = _pct()
     miou_ms: float | None = _pct()
     pixel_acc: float | None = _pct()
@@ -128,14 +157,16 @@ class ThroughputTable(_Table):
     source_id: str
     backbone_id: str
     task_id: str
-    resolution_px: int | None = _pos_int()
+    resolution_px: int | None = _px()
     gpu_id: str
     precision_id: str
-    batch_size: int | None = _pos_int()
-    images_per_s: float = pa.Field(gt=0)
+    batch_size: int | None = _pos_int(le=MAX_BATCH)
+    images_per_s: float = pa.Field(gt=0, le=10_000_000)
     where: str = pa.Field(str_length={"min_value": 1})
     memory_layout: str | None = pa.Field(nullable=True, isin=["nchw", "nhwc"])
     compile_mode: str | None = pa.Field(nullable=True, isin=["eager", "compiled"])
+    input_size: str | None = _input_size()
+    tag: str | None = _tag()
 
 
 class LatencyTable(_Table):
@@ -143,13 +174,15 @@ class LatencyTable(_Table):
     source_id: str
     backbone_id: str
     task_id: str
-    resolution_px: int | None = _pos_int()
+    resolution_px: int | None = _px()
     device_id: str
     runtime_id: str
     precision_id: str
-    batch_size: int | None = _pos_int()
-    latency_ms: float = pa.Field(gt=0)
+    batch_size: int | None = _pos_int(le=MAX_BATCH)
+    latency_ms: float = pa.Field(gt=0, le=10_000_000)  # about three hours
     where: str = pa.Field(str_length={"min_value": 1})
+    input_size: str | None = _input_size()
+    tag: str | None = _tag()
 
 
 class CitationsTable(_Table):
@@ -166,10 +199,10 @@ class ChainStagesTable(_Table):
     result_id: str
     stage: int = pa.Field(gt=0)
     dataset_id: str | None = pa.Field(nullable=True)
-    epochs: int | None = _pos_int()
-    iterations: int | None = _pos_int()
-    resolution_px: int | None = _pos_int()
-    crop_px: int | None = _pos_int()
+    epochs: int | None = _pos_int(le=MAX_EPOCHS)
+    iterations: int | None = _pos_int(le=MAX_ITERATIONS)
+    resolution_px: int | None = _px()
+    crop_px: int | None = _px()
 
     class Config:
         unique = ["result_id", "stage"]
@@ -178,7 +211,7 @@ class ChainStagesTable(_Table):
 def _vocab_table(key: str, pattern: str = ID, **fields: tuple[Any, Any]) -> type[pa.DataFrameModel]:
     attrs: dict[str, Any] = {
         "__annotations__": {key: str, "name": str, **{f: t for f, (t, _) in fields.items()}},
-        key: pa.Field(unique=True, str_matches=pattern),
+        key: _id(pattern),
         **{f: fld for f, (_, fld) in fields.items()},
     }
     return type(f"{key}_vocab", (_Table,), attrs)
@@ -220,7 +253,7 @@ SCHEMAS["devices"] = _vocab_table(
     "device_id", kind=(str, pa.Field(isin=["phone", "edge", "cpu", "gpu", "unknown"]))
 )
 SCHEMAS["datasets"] = _vocab_table(
-    "dataset_id", size_images=(Optional[int], pa.Field(nullable=True, gt=0))  # noqa: UP045
+    "dataset_id", size_images=(Optional[int], pa.Field(nullable=True, gt=0, le=10**12))  # noqa: UP045
 )
 
 # raw field names for release columns, so messages name what the curator typed
@@ -254,15 +287,33 @@ KEY_FIELDS = {
 }
 
 
+# what each kind of id may contain, for messages (the patterns are in the schemas above)
+ID_CHARACTERS = {
+    "checkpoint_id": "lowercase letters, digits and _, with a '.' between the backbone id and the weights' name",
+    "split_id": "lowercase letters, digits, _ and -",
+    "license_id": "the licence's name as its document writes it: letters, digits, spaces and . + ( ) _ -",
+}
+
+
 def _hint(check: str, column: str, value: str) -> str:
+    if check.startswith("str_matches") and column == "input_size":
+        return f"'{shown(value)}' is not an input size: write width x height in pixels, e.g. 1280x800"
+    if check.startswith("str_matches") and column == "commit":
+        return f"'{shown(value)}' is not a commit hash: write the hexadecimal hash (git rev-parse HEAD)"
+    if check.startswith("str_length") and check.endswith(f", {ID_MAX})"):
+        return f"'{shown(value)}' is {len(value)} characters long; ids and tags are at most {ID_MAX}: shorten it"
     if check.startswith("in_range"):
         lo, hi = check[len("in_range(") : -1].split(", ")
         extra = ": accuracies, APs and mIoUs are percentages, not fractions" if hi == "100" else ""
         return f"is {value}, outside {lo}-{hi}{extra}; check the source"
     if check.startswith("greater_than"):
         return f"is {value}; it must be positive; check the source"
+    if check.startswith("less_than_or_equal_to"):
+        hi = check[len("less_than_or_equal_to(") : -1]
+        return f"is {value}, implausibly large (more than {float(hi):,.0f}); check the source and its unit"
     if check.startswith("str_matches"):
-        return f"'{value}' is not a valid id: use lowercase letters, digits and _ (see raw/README.md 'Ids')"
+        allowed = ID_CHARACTERS.get(column, "lowercase letters, digits and _")
+        return f"'{shown(value)}' is not a valid id: use {allowed} (see raw/README.md 'Ids')"
     if check.startswith("isin"):
         return f"'{value}' is not one of the allowed values {check[len('isin('):-1]}"
     if check.startswith("str_startswith"):
@@ -303,6 +354,8 @@ def _to_problems(table: str, frame: pl.DataFrame, cases: pl.DataFrame) -> list[P
         is_key = column == frame.columns[0] and column.endswith("_id") and table != "chain_stages"
         field = "id" if is_key else RAW_NAMES.get(column, column)
         path = tuple(int(p) if p.isdigit() else p for p in row["_path"].split(".") if p)
+        if "chain" in path[:-1]:
+            field = f"chain[{path[path.index('chain') + 1]}].{field}"
         if check in ("field_uniqueness", "multiple_fields_uniqueness"):
             key = row[column]
             if (column, key) not in places:
