@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import polars as pl
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
 from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release
@@ -110,26 +110,28 @@ def zip_px(values: Any) -> list[tuple[str, str]]:
     return [(v, f"{v}px") for v in values]
 
 
+ENTITY_TARGETS = {"family_id": ("pages.family", "family_id"), "backbone_id": ("pages.backbone", "backbone_id"),
+                  "head_id": ("pages.head", "head_id"), "source_id": ("pages.source", "source_id"),
+                  "params_source_id": ("pages.source", "source_id"), "eval_dataset_id": ("pages.dataset", "dataset_id"),
+                  "pretrain_dataset_id": ("pages.dataset", "dataset_id"), "dataset_id": ("pages.dataset", "dataset_id"),
+                  "train_dataset_id": ("pages.dataset", "dataset_id")}
+LINKED_COLUMNS = frozenset({*ENTITY_TARGETS, "checkpoint_id"})
+
+
 @bp.app_template_global()
 def entity_url(column: str, value: Any) -> str | None:
-    """The viewer page a column's value links to, if any."""
-    from flask import url_for
-
-    if value is None:
+    """The viewer page a column's value links to, if any (a checkpoint: its row on its backbone's page)."""
+    if value is None or column not in LINKED_COLUMNS:
         return None
     if column == "checkpoint_id":
         from viewer.discover import checkpoint_url
 
         return checkpoint_url(value)
-    targets = {"family_id": "pages.family", "backbone_id": "pages.backbone", "head_id": "pages.head",
-               "source_id": "pages.source", "params_source_id": "pages.source", "eval_dataset_id": "pages.dataset",
-               "pretrain_dataset_id": "pages.dataset", "dataset_id": "pages.dataset", "train_dataset_id": "pages.dataset"}
-    endpoint = targets.get(column)
-    if not endpoint:
-        return None
-    arg = {"pages.family": "family_id", "pages.backbone": "backbone_id", "pages.head": "head_id",
-           "pages.source": "source_id", "pages.dataset": "dataset_id"}[endpoint]
+    endpoint, arg = ENTITY_TARGETS[column]
     return url_for(endpoint, **{arg: value})
+
+
+bp.record_once(lambda state: state.app.jinja_env.globals.update(linked_columns=LINKED_COLUMNS))
 
 
 @bp.route("/families")
@@ -262,7 +264,8 @@ def dataset(dataset_id: str) -> str:
     return render_template("dataset.html", entity=entity, results=shown, totals=totals, page=page, pages=pages,
                            first_row=start + 1, page_size=DATASET_PAGE, release=rel, release_version=rel.version,
                            result_columns=RESULT_COLUMNS, explorer_query=explorer_query(rel, dataset=dataset_id),
-                           cards=_dataset_cards(rel, dataset_id, present), pretrained=pretrained,
+                           cards=rel.cached(f"dataset_cards|{dataset_id}", lambda: _dataset_cards(rel, dataset_id, present)),
+                           pretrained=pretrained,
                            families=present.get_column("family_id").n_unique(),
                            checkpoints=present.get_column("checkpoint_id").n_unique())
 
