@@ -101,3 +101,9 @@ def test_every_dataset_and_head_page_links_to_an_explorer_plot_with_points() -> 
             if count == 0:
                 empty.append(f"{kind}/{key}")
     assert (empty, missing) == ([], [])
+
+
+def test_changelog_names_are_shown_as_code_and_its_text_stays_text(app: Flask) -> None:
+    from viewer.pages import inline_code
+
+    assert str(inline_code("column `a.b` <script>")) == "column <code>a.b</code> &lt;script&gt;"

@@ -6,12 +6,14 @@ to its neighbours; unknown ids are 404s.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import polars as pl
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release
@@ -103,6 +105,12 @@ def _checkpoints_of(rel: Release, backbones: list[str]) -> list[str]:
 
 
 bp.add_app_template_filter(fmt, "fmt")
+
+
+@bp.app_template_filter("inline_code")
+def inline_code(text: str) -> Markup:
+    """Changelog text with its `backticked` names set as code (the text itself escaped first)."""
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))  # noqa: S704 - escaped above
 
 
 @bp.app_template_filter("zip_px")
