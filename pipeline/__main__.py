@@ -1,4 +1,4 @@
-"""Command line: python -m pipeline {check,build,release,diff,reconcile}."""
+"""Command line: python -m pipeline {check,build,release,diff,verify,reconcile}."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ReleaseError, ValidationFailed
+from .integrity import ReleaseDamaged
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -69,8 +71,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _say(args, f"built {out} (version label {version}) in {time.perf_counter() - start:.2f} s")
-    if args.verify and existing:
-        latest = releases / f"v{fmt_version(existing[-1])}"
+    if not args.verify:
+        return 0
+    from .integrity import release_folders, verify_folder
+
+    verify_folder(out)
+    folders = release_folders(releases)
+    if folders:
+        # hash the latest release's files: comparing SHA256SUMS texts alone trusts files nobody checked
+        latest = folders[-1]
+        verify_folder(latest)
         same = (latest / "SHA256SUMS").read_text() == (out / "SHA256SUMS").read_text()
         if same:
             _say(args, f"raw/ reproduces {latest.name} byte for byte")
@@ -106,14 +116,53 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .integrity import ReleaseDamaged, release_folders, verify
+
+    releases = Path(args.releases)
+    if args.targets:
+        targets = [Path(t) for t in args.targets]
+    elif args.release:
+        tag = args.release if args.release.startswith("v") else f"v{args.release}"
+        targets = [releases / tag]
+    else:
+        targets = release_folders(releases)
+        if not targets:
+            print(f"error: no release in {releases}", file=sys.stderr)
+            return 2
+    damaged = 0
+    for target in targets:
+        try:
+            sums = verify(target)
+        except ReleaseDamaged as exc:
+            damaged += 1
+            print(f"{target}: DAMAGED", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        _say(args, f"{target}: OK, {len(sums)} files match SHA256SUMS")
+    if damaged:
+        print(f"{damaged} of {len(targets)} release(s) damaged: do not serve or publish them; restore them "
+              "from their published archives or cut them again", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from .reconcile import reconcile_main
 
     return reconcile_main(args)
 
 
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+EXIT_CODES = (
+    "exit status: 0 done; 1 raw/ refused (the report says what to fix); 2 usage or release error; "
+    "70 internal error (a bug in the pipeline: please report it with the traceback); 130 interrupted"
+)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__, epilog=EXIT_CODES)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--raw", default="raw", help="raw/ folder (default: raw)")
     common.add_argument("--releases", default="releases", help="releases/ folder (default: releases)")
@@ -132,6 +181,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("a", help="older release: version (0.1.0) or folder")
     d.add_argument("b", help="newer release: version or folder")
     d.set_defaults(func=cmd_diff)
+    v = sub.add_parser("verify", parents=[common], help="hash every file of releases (or archives) against SHA256SUMS")
+    v.add_argument("targets", nargs="*", help="release folders or archives (.tar.gz, .zip); default: every release")
+    v.add_argument("--release", help="one release of --releases by version (0.4.0 or v0.4.0)")
+    v.set_defaults(func=cmd_verify)
     rc = sub.add_parser("reconcile", parents=[common], help="cross-check raw/ against reference data")
     rc.add_argument("--sources", required=True, help="folder with timm/ and mmpretrain/ reference files")
     rc.add_argument("--known", default="raw/known_differences.yaml", help="reviewed known differences")
@@ -145,10 +198,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationFailed as exc:
         print(exc.report(), file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
+    except ReleaseDamaged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except (ReleaseError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # a bug, never a verdict on raw/: its own status, so scripts can tell the two apart
+        traceback.print_exc()
+        print("internal error: a bug in the pipeline, not a problem in raw/; please report it with the traceback above",
+              file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

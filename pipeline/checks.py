@@ -20,6 +20,9 @@ HOME = {
 # GMACs within these ratios of another figure for the same backbone and resolution
 # look like one source counting FLOPs (2 x MACs) and the other MACs.
 SUSPICIOUS_RATIO = (1.8, 2.25)
+# "did you mean" is worked out for this many distinct unknown values per column: a guess costs a scan of
+# every id, and thousands of unknown values have one cause that the first guesses already show
+SUGGESTIONS = 100
 
 
 def _path(row: dict) -> tuple[str | int, ...]:
@@ -51,10 +54,13 @@ def check_references(frames: dict[str, pl.DataFrame]) -> list[Problem]:
             if bad.is_empty():
                 continue
             choices = known.to_list()
+            guesses: dict[str, str] = {}
             for row in bad.iter_rows(named=True):
                 value = row[column]
-                close = difflib.get_close_matches(value, choices, n=1)
-                guess = f" (did you mean '{close[0]}'?)" if close else ""
+                if value not in guesses and len(guesses) < SUGGESTIONS:
+                    close = difflib.get_close_matches(value, choices, n=1)
+                    guesses[value] = f" (did you mean '{close[0]}'?)" if close else ""
+                guess = guesses.get(value, "")
                 what = ref_name[:-1] if ref_name != "gpus" else "GPU"
                 if ref_name in VOCAB_FILES:
                     fix = f"use an id from {VOCAB_FILES[ref_name]}{guess} or add it there"

@@ -26,6 +26,9 @@ class Problem:
         return ": ".join([*parts, self.message])
 
 
+MAX_REPORTED = 200  # problems printed in full; a report stays readable and its size bounded
+
+
 class ValidationFailed(Exception):
     """Raised when raw/ has problems; nothing is written."""
 
@@ -33,8 +36,13 @@ class ValidationFailed(Exception):
         self.problems = sorted(set(problems), key=Problem.sort_key)
         super().__init__(f"{len(self.problems)} problem(s) in raw/")
 
-    def report(self) -> str:
-        lines = [str(p) for p in self.problems]
+    def report(self, limit: int | None = None) -> str:
+        """The problems, one a line, in file order; past `limit` (default MAX_REPORTED) only their count."""
+        limit = MAX_REPORTED if limit is None else limit
+        lines = [str(p) for p in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"... and {len(self.problems) - limit} more problem(s) not shown: fix the ones above "
+                         "(often one cause) and run check again")
         lines.append(f"{len(self.problems)} problem(s) found; no release was written.")
         return "\n".join(lines)
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import gc
+import math
 import os
+import re
+import stat
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ryaml  # YAML 1.2 in Rust: ~7x faster than PyYAML's C loader, and refuses duplicate keys
 import yaml
 
 from . import spec
@@ -48,13 +52,16 @@ class RawData:
         self.problems.extend(other.problems)
 
 
+INT_LIMIT = 2**53  # beyond this no raw/ count or size is real, and release columns are 64-bit
+
+
 def _kind_ok(value: Any, kind: str) -> tuple[bool, Any]:
     if kind == "str":
         return isinstance(value, str), value
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool), value
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < INT_LIMIT, value
     if kind == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         return ok, float(value) if ok else value
     if kind == "bool":
         return isinstance(value, bool), value
@@ -86,6 +93,12 @@ _EXPECTED = {
 
 def _type_hint(value: Any, kind: str) -> str:
     shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    shown = shown if len(shown) <= 40 else f"{shown[:30]}... ({len(shown)} characters)"
+    if isinstance(value, float) and not math.isfinite(value):
+        shown = ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
+        return f"is {shown}, not a finite number: write the number the source prints"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= INT_LIMIT:
+        return f"is {shown}: far too large for a count or size; check the source"
     hint = f"expected {_EXPECTED[kind]}, got {shown}"
     if kind == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
         hint += "; put it in quotes so YAML keeps it as text"
@@ -156,29 +169,271 @@ class _EntryReader:
         return stages
 
 
-def _read_yaml(path: Path, file: str, out: RawData) -> Any:
+# --- reading one raw/ file: only regular files inside raw/, of bounded size, depth and syntax --------------
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the largest real file is under 0.1 MB
+MAX_DEPTH = 16  # raw/ entries nest at most 6 levels (a results file: section, entry, chain, stage, value)
+# libyaml's composer recurses in C for every nesting level: a bound well below what overflows its stack
+_COMPOSE_SAFE_DEPTH = 2000
+_TAG = "tag:yaml.org,2002:"
+
+
+class _RawLoader(yaml.CSafeLoader):
+    """PyYAML's C parser with the YAML 1.2 core schema: `yes`, `no`, `on` and dates stay text, `1e3` is a number."""
+
+    yaml_implicit_resolvers: dict = {}  # noqa: RUF012
+
+
+for _tag, _regex, _first in (
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+.0123456789"),
+    ),
+):
+    _RawLoader.add_implicit_resolver(_TAG + _tag, re.compile(_regex), _first)
+
+
+class _Refused(Exception):
+    """A file that cannot be read as raw/ YAML: its one problem."""
+
+    def __init__(self, message: str, line: int | None = None, path: tuple[str | int, ...] = ()):
+        super().__init__(message)
+        self.message, self.line, self.path = message, line, path
+
+
+def _read_bytes(path: Path, raw_root: Path | None) -> bytes:
+    """The file's bytes, refusing links out of raw/, folders, devices, pipes and oversized files."""
     try:
-        return ryaml.loads(path.read_text(encoding="utf-8"))
+        if path.is_symlink():
+            target = os.path.realpath(path)
+            root = os.path.realpath(raw_root) if raw_root is not None else None
+            if root is not None and os.path.commonpath([root, target]) != root:
+                raise _Refused(f"is a link to '{target}', outside raw/: put the file itself in raw/ instead of a link")
+        # O_NONBLOCK: opening a named pipe must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _Refused(f"cannot be read ({exc.strerror or exc}): fix its permissions or remove it") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _Refused("is a folder, not a file: rename it so it does not end in .yaml, or move it out of raw/")
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("is not a regular file (a device, pipe or socket): replace it with a YAML file")
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise _Refused(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: split it into smaller files")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _Refused(f"cannot be read ({exc.strerror or exc}): fix its permissions or remove it") from None
+    finally:
+        os.close(fd)
+
+
+def _decode(data: bytes) -> tuple[str, list[_Refused]]:
+    """UTF-8 text; a byte-order mark is reported and dropped, anything else that is not UTF-8 is refused."""
+    notes = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        notes.append(_Refused("starts with a byte-order mark (BOM): save the file as UTF-8 without BOM", 1))
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), notes
     except UnicodeDecodeError as exc:
-        out.problems.append(Problem(file, "-", "-", f"is not UTF-8 text: {exc}"))
-    except ValueError as exc:  # ryaml.InvalidYamlError
-        out.problems.append(_yaml_problem(path, file, str(exc)))
-    return None
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _Refused(
+            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {column} cannot be decoded; "
+            "save the file as UTF-8 (a binary or other file does not belong in raw/)",
+            line,
+        ) from None
 
 
-def _yaml_problem(path: Path, file: str, fallback: str) -> Problem:
-    """Explain a YAML error with PyYAML's line and column, which are the most precise."""
+def _compose(text: str) -> yaml.Node | None:
+    """The file's YAML node tree, or _Refused with the line of the first syntax error."""
+    # Nesting depth is at most the number of flow brackets plus the longest line (block levels need
+    # increasing columns); only when that bound is large is the exact depth measured from the event stream.
+    bound = text.count("[") + text.count("{") + max(map(len, text.splitlines()), default=0)
     try:
-        yaml.safe_load(path.read_text(encoding="utf-8"))
+        if bound > _COMPOSE_SAFE_DEPTH:
+            _check_depth(text)
+        return yaml.compose(text, Loader=_RawLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        column = f", column {mark.column + 1}" if mark else ""
-        msg = f"is not valid YAML: {exc.problem or exc.context} (line {line}{column}); fix the syntax"
-        return Problem(file, "-", "-", msg, (), line)
-    except yaml.YAMLError:
-        pass
-    return Problem(file, "-", "-", f"is not valid YAML: {fallback}; fix it")
+        where = f" (line {line}, column {mark.column + 1})" if mark else ""
+        what = exc.problem or exc.context
+        fix = "fix the syntax"
+        if exc.context == "expected a single document in the stream":
+            what, fix = "more than one YAML document", "a raw/ file holds one document: remove the '---' line and what follows or merge it"
+        raise _Refused(f"is not valid YAML: {what}{where}; {fix}", line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise _Refused(f"is not valid YAML: {exc.reason} (line {line}); remove the character", line) from None
+    except yaml.YAMLError as exc:
+        raise _Refused(f"is not valid YAML: {exc}; fix the syntax") from None
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=_RawLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep(event.start_mark.line + 1 if event.start_mark else 0)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+class _TooDeep(_Refused):
+    def __init__(self, line: int, path: tuple[str | int, ...] = ()):
+        super().__init__(
+            f"nests more than {MAX_DEPTH} levels deep (line {line}): raw/ entries are a few levels deep; "
+            "check the brackets and indentation",
+            line,
+            path,
+        )
+
+
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    _TAG + "str": str,
+    _TAG + "null": lambda _v: None,
+    _TAG + "bool": lambda v: v.lower() == "true",
+    _TAG + "int": lambda v: int(v[2:], 8) if v.startswith("0o") else int(v[2:], 16) if v.startswith("0x") else int(v),
+    _TAG + "float": lambda v: float(v.lower().replace(".inf", "inf").replace(".nan", "nan")),
+}
+
+
+class _Builder:
+    """Python values from a node tree: duplicate keys, unknown tags and excessive depth become problems."""
+
+    def __init__(self) -> None:
+        self.problems: list[_Refused] = []
+        self.done: dict[int, Any] = {}  # aliases share one value, so alias bombs stay linear
+        self.open: set[int] = set()
+
+    def value(self, node: yaml.Node, path: tuple[str | int, ...], depth: int = 0) -> Any:
+        key = id(node)
+        line = node.start_mark.line + 1
+        if key in self.open:  # a value containing itself has no finite form: refuse the file
+            raise _Refused(f"an alias refers to a value that contains it (line {line}): write the value out", line, path)
+        if key in self.done:
+            return self.done[key]
+        if depth > MAX_DEPTH:
+            self.problems.append(_TooDeep(line, path))
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path, line)
+        if node.tag not in (_TAG + "map", _TAG + "seq"):
+            self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it", line, path))
+        self.open.add(key)
+        out: Any
+        if isinstance(node, yaml.SequenceNode):
+            out = self.done[key] = []
+            out.extend(self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value))
+        else:
+            out = self.done[key] = {}
+            first: dict[str, int] = {}
+            for knode, vnode in node.value:
+                kline = knode.start_mark.line + 1
+                if not isinstance(knode, yaml.ScalarNode):
+                    self.problems.append(_Refused("a key must be a plain name, not a list or mapping: fix the indentation", kline, path))
+                    continue
+                name = knode.value
+                if name in first:
+                    self.problems.append(_Refused(
+                        f"duplicate key '{name}' (first at line {first[name]}): keep one of the two", kline, (*path, name)))
+                    continue
+                first[name] = kline
+                out[name] = self.value(vnode, (*path, name), depth + 1)
+        self.open.discard(key)
+        return out
+
+    def _scalar(self, node: yaml.ScalarNode, path: tuple[str | int, ...], line: int) -> Any:
+        convert = _SCALARS.get(node.tag)
+        if convert is None:
+            self.problems.append(_Refused(f"uses the YAML tag '{node.tag}', which raw/ does not accept: remove it", line, path))
+            tag = _RawLoader.resolve(_RawLoader, yaml.ScalarNode, node.value, (True, False))  # type: ignore[arg-type]
+            convert = _SCALARS[tag]
+        try:
+            return convert(node.value)
+        except ValueError:  # e.g. `!!int abc`, or more digits than Python converts: the field's check explains
+            return node.value
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Node trees are many small objects without cycles: the cyclic collector only slows their making,
+    more the more the process already holds."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def read_yaml(path: Path, raw_root: Path | None = None) -> tuple[Any, list[_Refused]]:
+    """One raw/ file's data and the problems found reading it (data is None when it cannot be read)."""
+    text, problems = _decode(_read_bytes(path, raw_root))
+    with _no_gc():
+        node = _compose(text)
+        if node is None:
+            return None, problems
+        builder = _Builder()
+        data = builder.value(node, ())
+    return data, problems + builder.problems
+
+
+def _read_yaml(path: Path, file: str, out: RawData, raw_root: Path | None) -> Any:
+    try:
+        data, refusals = read_yaml(path, raw_root)
+    except _Refused as exc:
+        data, refusals = None, [exc]
+    for r in refusals:
+        entry, fld = _entry_of(file, data, r.path)
+        out.problems.append(Problem(file, entry, fld, r.message, r.path, r.line))
+    return data
+
+
+def _entry_of(file: str, data: Any, path: tuple[str | int, ...]) -> tuple[str, str]:
+    """The entry label and field a YAML path points into, in the words the entry checks use."""
+    if not path:
+        return "-", "-"
+    kind = file.split("/", 1)[0]
+    if kind == "results" and len(path) >= 2 and isinstance(path[1], int):
+        raw = _get(data, path[:2])
+        fld = path[2] if len(path) > 2 else "-"
+        return _result_label(str(path[0]), path[1])(raw), str(fld)
+    if kind == "families" and len(path) >= 2 and isinstance(path[1], int):
+        return _id_label(f"{path[0]}[{path[1]}]")(_get(data, path[:2])), str(path[2]) if len(path) > 2 else "-"
+    if kind == "families" and path[0] == "family":
+        return _id_label("family")(_get(data, path[:1])), str(path[1]) if len(path) > 1 else "-"
+    if kind == "vocab" and isinstance(path[0], int):
+        return _id_label(f"[{path[0]}]")(_get(data, path[:1])), str(path[1]) if len(path) > 1 else "-"
+    if kind == "sources":
+        return _id_label("source")(data), str(path[0])
+    return "-", str(path[0])
+
+
+def _get(data: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        if isinstance(data, dict) and step in data:
+            data = data[step]
+        elif isinstance(data, list) and isinstance(step, int) and step < len(data):
+            data = data[step]
+        else:
+            return None
+    return data
 
 
 def _top(data: Any, file: str, out: RawData, keys: Iterable[str]) -> dict[str, Any] | None:
@@ -222,16 +477,16 @@ def _id_label(prefix: str) -> Callable[[Any], str]:
     return label
 
 
-def load_file(kind: str, path: str, file: str) -> RawData:
+def load_file(kind: str, path: str, file: str, raw_root: str | None = None) -> RawData:
     """Read one raw/ file of the given kind (sources, families, results, vocab/<name>)."""
     out = RawData()
-    data = _read_yaml(Path(path), file, out)
+    data = _read_yaml(Path(path), file, out, Path(raw_root) if raw_root is not None else None)
     reader = _EntryReader(file, out)
     if kind == "sources":
         if data is not None:
             row = reader.read("sources", data, spec.SOURCE, (), _id_label("source"))
             if row is not None and row.get("source_id") and Path(path).stem != row["source_id"]:
-                reader.problem(("id",), row["_label"], "id", f"must match the file name '{Path(path).stem}'; rename one of them")
+                reader.problem(("id",), row["_label"], "id", f"must match the file name '{_shown(Path(path).stem)}'; rename one of them")
     elif kind == "families":
         top = _top(data, file, out, ("family", "backbones", "checkpoints"))
         if top is not None:
@@ -255,7 +510,7 @@ def load_file(kind: str, path: str, file: str) -> RawData:
                 out.problems.append(Problem(file, "-", "source", "is required: the sources/ id every number in this file comes from", ("source",)))
                 source = None
             elif Path(path).stem != source:
-                out.problems.append(Problem(file, "-", "source", f"must match the file name '{Path(path).stem}': one file per source document", ("source",)))
+                out.problems.append(Problem(file, "-", "source", f"must match the file name '{_shown(Path(path).stem)}': one file per source document", ("source",)))
             for section, fields in spec.RESULT_SECTIONS.items():
                 for i, raw in enumerate(_list_of(top, section, file, out)):
                     reader.read(section, raw, fields, (section, i), _result_label(section, i), {"source_id": source})
@@ -279,22 +534,35 @@ def _backbone_family(reader: _EntryReader, row: Row, fam_id: str | None, has_blo
     row["family_id"] = fam_id if has_block else own
 
 
-def _raw_files(raw_dir: Path) -> tuple[list[tuple[str, str, str]], list[Problem]]:
-    jobs: list[tuple[str, str, str]] = []
+def _shown(name: str) -> str:
+    """A file name as a report can print it: control characters and undecodable bytes escaped."""
+    return name if name.isprintable() else ascii(name)[1:-1]
+
+
+def _raw_files(raw_dir: Path) -> tuple[list[tuple[str, str, str, str]], list[Problem]]:
+    jobs: list[tuple[str, str, str, str]] = []
     problems: list[Problem] = []
+    root = str(raw_dir)
     for kind in ("sources", "families", "results"):
         for path in sorted((raw_dir / kind).glob("*.y*ml")):
-            jobs.append((kind, str(path), f"{kind}/{path.name}"))
+            jobs.append((kind, str(path), f"{kind}/{_shown(path.name)}", root))
     for name in spec.VOCAB:
         path = raw_dir / "vocab" / f"{name}.yaml"
-        if path.exists():
-            jobs.append((f"vocab/{name}", str(path), f"vocab/{name}.yaml"))
+        if path.exists() or path.is_symlink():
+            jobs.append((f"vocab/{name}", str(path), f"vocab/{name}.yaml", root))
         else:
             problems.append(Problem(f"vocab/{name}.yaml", "-", "-", "is missing; every vocabulary file is required"))
     return jobs, problems
 
 
-def _load_many(jobs: list[tuple[str, str, str]]) -> RawData:
+def _size(path: str) -> int:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return 0
+
+
+def _load_many(jobs: list[tuple[str, str, str, str]]) -> RawData:
     out = RawData()
     for job in jobs:
         out.extend(load_file(*job))
@@ -308,7 +576,7 @@ def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int]
     jobs, problems = _raw_files(raw_dir)
     out = RawData(problems=problems)
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    size = sum(os.path.getsize(j[1]) for j in jobs)
+    size = sum(_size(j[1]) for j in jobs)
     chunks = [jobs[i : i + 64] for i in range(0, len(jobs), 64)]
     if workers > 1 and size > 4_000_000:
         with ProcessPoolExecutor(workers) as pool:
@@ -338,32 +606,48 @@ def locate(problems: list[Problem], raw_dir: Path) -> list[Problem]:
     for file, probs in by_file.items():
         root = None
         path = raw_dir / file
-        if path.exists() and any(p.line is None for p in probs):
+        if any(p.line is None for p in probs) and (path.exists() or path.is_symlink()):
             try:
-                root = yaml.compose(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError:
-                root = None
+                text = _decode(_read_bytes(path, raw_dir))[0]
+                with _no_gc():
+                    root = _compose(text)
+            except _Refused:
+                root = None  # already reported when the file was loaded
+        lines = _Lines(root)
         for p in probs:
-            line = p.line if p.line is not None else _line_of(root, p.path)
+            line = p.line if p.line is not None else lines.of(p.path)
             located.append(Problem(p.file, p.entry, p.field, p.message, p.path, line))
     return located
 
 
-def _line_of(node: Any, path: tuple[str | int, ...]) -> int | None:
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for step in path:
-        child = None
+class _Lines:
+    """Line numbers of YAML paths in one node tree; each mapping is indexed once, however many problems it has."""
+
+    def __init__(self, root: yaml.Node | None):
+        self.root = root
+        self.keys: dict[int, dict[str, yaml.Node]] = {}
+
+    def _child(self, node: yaml.Node, step: str | int) -> yaml.Node | None:
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == step:
-                    child = value if not isinstance(value, yaml.ScalarNode) else key
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            child = node.value[step]
-        if child is None:
-            break
-        node = child
+            index = self.keys.get(id(node))
+            if index is None:
+                index = self.keys[id(node)] = {}
+                for key, value in node.value:  # the first of duplicate keys, as the loader keeps
+                    index.setdefault(str(key.value), value if not isinstance(value, yaml.ScalarNode) else key)
+            return index.get(str(step))
+        if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            return node.value[step]
+        return None
+
+    def of(self, path: tuple[str | int, ...]) -> int | None:
+        node = self.root
+        if node is None:
+            return None
         line = node.start_mark.line + 1
-    return line
+        for step in path:
+            child = self._child(node, step)
+            if child is None:
+                break
+            node = child
+            line = node.start_mark.line + 1
+        return line

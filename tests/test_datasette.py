@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -216,7 +217,7 @@ def test_the_real_datasette_command_serves_pages_and_json_over_http(fixture_rele
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=1)
+                urllib.request.urlopen(f"{base}/{DB}", timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)
@@ -224,10 +225,13 @@ def test_the_real_datasette_command_serves_pages_and_json_over_http(fixture_rele
         assert "AlphaNet" in page and "BetaFormer" in page
         data = json.loads(urllib.request.urlopen(f"{base}/{DB}/search_backbones.json?_shape=array&q=beta", timeout=5).read())
         assert [r["backbone_id"] for r in data] == ["betaformer_b"]
-        settings = json.loads(urllib.request.urlopen(f"{base}/-/settings.json", timeout=5).read())
-        assert settings["sql_time_limit_ms"] == 1000
-        databases = json.loads(urllib.request.urlopen(f"{base}/-/databases.json", timeout=5).read())
-        assert [(d["name"], d["is_mutable"]) for d in databases] == [(DB, False)]
+        # read-only: a write is refused as an immutable database (the settings and databases pages are not served)
+        sql = urllib.request.quote("select 1; drop table families")
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"{base}/{DB}.json?sql={sql}", timeout=5)
+        assert info.value.code == 400
+        command = datasette_command(fixture_release, "127.0.0.1", port)
+        assert command[command.index("sql_time_limit_ms") + 1] == "1000"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from pipeline.release import cut_release
 
 BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
 CASES = sorted(p.name for p in BAD.iterdir() if p.is_dir())
+
+
+def bad_raw(case: str, tmp_path: Path) -> Path:
+    """A bad case as a plain folder: its links into the fixture set become copies (raw/ refuses links out of it)."""
+    dest = tmp_path / case
+    shutil.copytree(BAD / case, dest, symlinks=False, ignore=shutil.ignore_patterns("expected.txt"))
+    return dest
 
 
 def test_every_validation_class_has_a_bad_fixture() -> None:
@@ -32,9 +40,9 @@ def test_every_validation_class_has_a_bad_fixture() -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_check_prints_the_exact_problems_of_each_bad_fixture_and_exits_non_zero(
-    case: str, capsys: pytest.CaptureFixture[str]
+    case: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code = main(["check", "--raw", str(BAD / case)])
+    code = main(["check", "--raw", str(bad_raw(case, tmp_path))])
     err = capsys.readouterr().err
     expected = (BAD / case / "expected.txt").read_text()
     if os.environ.get("REGENERATE_GOLDEN"):
@@ -42,16 +50,16 @@ def test_check_prints_the_exact_problems_of_each_bad_fixture_and_exits_non_zero(
     assert (code, err) == (1, expected)
 
 
-def test_check_reports_every_problem_not_only_the_first(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["check", "--raw", str(BAD / "unknown_vocabulary")])
+def test_check_reports_every_problem_not_only_the_first(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    main(["check", "--raw", str(bad_raw("unknown_vocabulary", tmp_path))])
     err = capsys.readouterr().err
     assert err.count("unknown ") == 4
     assert err.endswith("4 problem(s) found; no release was written.\n")
 
 
-def test_malformed_yaml_names_its_line() -> None:
+def test_malformed_yaml_names_its_line(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        cut_release(BAD / "malformed_yaml", Path("/nonexistent-never-written"), "0.1.0")
+        cut_release(bad_raw("malformed_yaml", tmp_path), Path("/nonexistent-never-written"), "0.1.0")
     [problem] = exc.value.problems
     assert (problem.file, problem.line) == ("results/alpha2021net.yaml", 15)
 
@@ -60,7 +68,7 @@ def test_nothing_is_written_when_validation_fails(tmp_path: Path) -> None:
     releases = tmp_path / "releases"
     releases.mkdir()
     with pytest.raises(ValidationFailed):
-        cut_release(BAD / "negative_params", releases, "0.1.0")
+        cut_release(bad_raw("negative_params", tmp_path), releases, "0.1.0")
     assert list(releases.iterdir()) == []
 
 

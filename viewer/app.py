@@ -6,24 +6,38 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import bokeh
 from bokeh.util.paths import bokehjs_path
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, send_from_directory
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+)
+from flask.globals import request_ctx
 from flask.json.provider import DefaultJSONProvider
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, NotFound
 
 from viewer.data import Release, ReleaseStore
+from viewer.headers import SECURITY_HEADERS
 from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
+from viewer.releases import ReleaseDamaged
 
 ASSET_VERSION = "2"  # bump when static files change, so long-cached URLs change too
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
 
 
 class HtmlSafeJSONProvider(DefaultJSONProvider):
@@ -36,27 +50,58 @@ class HtmlSafeJSONProvider(DefaultJSONProvider):
         return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-class ResponseCache:
-    """A small LRU of finished responses: releases are immutable, so a URL's answer never changes."""
+@dataclass(frozen=True)
+class Cached:
+    """A finished response: body, status, type, the headers its view set, and its ETag."""
 
-    def __init__(self, size: int):
+    body: bytes
+    status: int
+    mimetype: str
+    headers: tuple[tuple[str, str], ...]
+    etag: str
+
+    def size(self, key: str) -> int:
+        """Bytes this entry holds (body, headers, key, and a fixed allowance for the objects)."""
+        return len(self.body) + len(key) + sum(len(k) + len(v) for k, v in self.headers) + 512
+
+
+class ResponseCache:
+    """An LRU of finished responses, bounded in bytes as well as in entries: releases are
+    immutable, so a URL's answer never changes, but a worker's memory must not grow with the
+    number of distinct URLs asked for."""
+
+    def __init__(self, size: int, max_bytes: int = 32 << 20, max_item_bytes: int = 4 << 20):
         self.size = size
-        self._items: OrderedDict[str, tuple[bytes, int, str]] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.max_item_bytes = min(max_item_bytes, max_bytes)
+        self.bytes = 0
+        self._items: OrderedDict[str, tuple[Cached, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[bytes, int, str] | None:
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> Cached | None:
         with self._lock:
             item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: str, value: tuple[bytes, int, str]) -> None:
-        with self._lock:
-            self._items[key] = value
+            if item is None:
+                return None
             self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            return item[0]
+
+    def put(self, key: str, value: Cached) -> None:
+        cost = value.size(key)
+        if self.size <= 0 or cost > self.max_item_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._items[key] = (value, cost)
+            self.bytes += cost
+            while self._items and (len(self._items) > self.size or self.bytes > self.max_bytes):
+                _, (_, freed) = self._items.popitem(last=False)
+                self.bytes -= freed
 
 
 def get_release() -> Release:
@@ -66,15 +111,45 @@ def get_release() -> Release:
     return g.release
 
 
+def send_release_file(version: str, filename: str) -> Response:
+    """A file of a release, as a download: only files its verified SHA256SUMS lists, with the
+    file's SHA-256 as the ETag (a damaged release raises ReleaseDamaged and is never served)."""
+    try:
+        path, digest = current_app.extensions["heedless_store"].download(version, filename)
+    except LookupError as exc:
+        abort(404, str(exc))
+    return send_file(path, as_attachment=True, download_name=filename, max_age=31536000, etag=digest,
+                     conditional=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the release store and the response cache on the app."""
     app.extensions["heedless_store"] = ReleaseStore(Path(app.config["RELEASES_DIR"]), app.config["RELEASE"])
-    app.extensions["heedless_cache"] = ResponseCache(app.config["CACHE_SIZE"])
+    app.extensions["heedless_cache"] = ResponseCache(app.config["CACHE_SIZE"], app.config["CACHE_BYTES"],
+                                                     app.config["CACHE_ITEM_BYTES"])
     app.extensions["heedless_plots"] = ScatterTemplates()
 
 
 def _wants_json() -> bool:
     return request.path.endswith((".json", ".csv"))
+
+
+PLAIN_ERROR = (
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status} {title} · Heedless Backbones"
+    "</title></head>\n<body><h1>{status} · {title}</h1>\n<p>{error}</p>\n<p><a href=\"/\">Back to the explorer</a></p>"
+    "</body></html>\n"
+)
+
+
+def _error_page(body: dict[str, Any]) -> str:
+    """The error page; a plain one when the request cannot build links (a bad Host) or the page
+    itself fails: an error page must never fail."""
+    if request_ctx.url_adapter is not None:
+        try:
+            return render_template("error.html", **body)
+        except Exception as exc:  # noqa: BLE001 - answered below with the plain page
+            current_app.logger.error("the error page could not be rendered (%s: %s)", type(exc).__name__, exc)
+    return PLAIN_ERROR.format(**{k: escape(str(v)) for k, v in body.items()})
 
 
 def _error(status: int, title: str, message: str, param: str | None = None, choices: str | None = None) -> Response:
@@ -84,7 +159,7 @@ def _error(status: int, title: str, message: str, param: str | None = None, choi
     if _wants_json():
         response = jsonify(body)
     else:
-        response = Response(render_template("error.html", **body), mimetype="text/html")
+        response = Response(_error_page(body), mimetype="text/html")
     response.status_code = status
     return response
 
@@ -94,6 +169,11 @@ def _register_errors(app: Flask) -> None:
     def bad_query(exc: BadQuery) -> Response:
         msg = f"'{exc.value}' is not a valid value for the parameter '{exc.param}'."
         return _error(400, "Bad request", msg, exc.param, exc.choices)
+
+    @app.errorhandler(ReleaseDamaged)
+    def damaged(exc: ReleaseDamaged) -> Response:
+        app.logger.error("refusing to serve: %s", exc)
+        return _error(503, "Release refused", f"{exc}")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -105,46 +185,71 @@ def _register_errors(app: Flask) -> None:
         return _error(500, "Internal error", "Something went wrong on our side; the error was logged.")
 
 
+EXPLORER_ENDPOINTS = ("explorer.index", "explorer.plot_json", "explorer.plot_csv")
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def _canonical_query() -> str:
+    """The request's parameters as the view reads them: the explorer's validated state (so a
+    parameter of an axis that is not shown, or another order of the same parameters, is the
+    same page), or the other pages' parameters sorted. A bad value raises BadQuery (a 400)."""
+    if request.endpoint in EXPLORER_ENDPOINTS:
+        from viewer.query import parse_spec
+
+        return parse_spec(request.args, get_release()).query()
+    return urlencode(sorted(request.args.items(multi=True)))
+
+
 def _register_caching(app: Flask) -> None:
     def cache_key() -> str:
         # the release actually served: "latest" moves when a new release is cut
         store = app.extensions["heedless_store"]
         served = (store.versions()[-1:] or ["none"])[0] if store.default == "latest" else store.default
-        return f"{served}|{request.full_path}"
-
-    def etag_for(key: str) -> str:
-        return hashlib.sha256(f"{ASSET_VERSION}|{bokeh.__version__}|{key}".encode()).hexdigest()[:32]
+        return f"{ASSET_VERSION}|{bokeh.__version__}|{served}|{request.path}?{_canonical_query()}"
 
     @app.before_request
     def serve_cached() -> Response | None:
-        if request.method != "GET" or request.path.startswith("/static/"):
+        if request.method not in ("GET", "HEAD") or request.endpoint is None or request.endpoint in PASSTHROUGH:
             return None
         key = cache_key()
-        etag = etag_for(key)
-        g.cache_key, g.etag = key, etag
-        if etag in request.if_none_match:
-            return Response(status=304, headers={"ETag": f'"{etag}"'})
+        g.cache_key = key
         hit = app.extensions["heedless_cache"].get(key)
         if hit is not None:
-            body, status, mimetype = hit
-            response = Response(body, status=status, mimetype=mimetype)
+            response = Response(hit.body, status=hit.status, mimetype=hit.mimetype, headers=list(hit.headers))
             response.headers["X-Cache"] = "hit"
+            g.etag = hit.etag
             return response
         return None
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        etag = g.get("etag")
-        if etag and response.status_code in (200, 304):
-            response.headers["ETag"] = f'"{etag}"'
+        if response.status_code in REDIRECTS and response.location:
+            response = _relative_redirect(response)
+        key = g.get("cache_key")
+        if key and response.status_code == 200 and not response.direct_passthrough:
+            etag = g.get("etag")
+            if etag is None:
+                body = response.get_data()
+                etag = hashlib.sha256(body).hexdigest()[:32]
+                kept = tuple((k, v) for k, v in response.headers.items() if k not in ("Content-Type", "Content-Length"))
+                app.extensions["heedless_cache"].put(key, Cached(body, 200, response.mimetype or "text/html", kept, etag))
+            response.set_etag(etag)
             response.headers.setdefault("Cache-Control", "public, max-age=86400")
-            if response.status_code == 200 and not response.direct_passthrough and "X-Cache" not in response.headers:
-                app.extensions["heedless_cache"].put(g.cache_key, (response.get_data(), 200, response.mimetype))
+            response.make_conditional(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers[name] = value
         return response
+
+
+PASSTHROUGH = ("static", "bokeh_js", "favicon", "pages.release_file")
+def _relative_redirect(response: Response) -> Response:
+    """A redirect whose Location never names a host: werkzeug builds routing redirects (merged
+    slashes) from the request's Host header, which a client chooses."""
+    parts = urlsplit(response.location or "/")
+    if not (parts.scheme or parts.netloc) and not (response.location or "").startswith("//"):
+        return response
+    location = "/" + parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
+    return redirect(location, code=response.status_code)  # type: ignore[return-value]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -154,7 +259,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RELEASES_DIR=os.environ.get("HEEDLESS_RELEASES_DIR", "releases"),
         RELEASE=os.environ.get("HEEDLESS_RELEASE", "latest"),
         DATASETTE_URL=os.environ.get("HEEDLESS_DATASETTE_URL", ""),
-        CACHE_SIZE=int(os.environ.get("HEEDLESS_CACHE_SIZE", "512")),
+        CACHE_SIZE=int(os.environ.get("HEEDLESS_CACHE_SIZE", "512")),  # entries; 0: no cache
+        CACHE_BYTES=int(os.environ.get("HEEDLESS_CACHE_BYTES", str(32 << 20))),  # per worker process
+        CACHE_ITEM_BYTES=int(os.environ.get("HEEDLESS_CACHE_ITEM_BYTES", str(4 << 20))),
         DEBUG=False,
     )
     if test_config:
@@ -162,6 +269,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["RELEASES_DIR"] = str(Path(app.config["RELEASES_DIR"]).resolve())
     app.json = HtmlSafeJSONProvider(app)
     init_app(app)
+    try:  # refuse to start on a damaged release: hash its files before serving anything
+        app.extensions["heedless_store"].check()
+    except FileNotFoundError:
+        pass  # no release yet: every page says so
     _register_errors(app)
     _register_caching(app)
 

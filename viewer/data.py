@@ -1,10 +1,12 @@
 """The release as the viewer sees it: Parquet tables loaded once, plus derived frames.
 
-Nothing here imports the pipeline: the release files are the contract.
+Nothing here imports the pipeline's builders: the release files are the contract, checked
+against their SHA256SUMS (pipeline.integrity, standard library only) before they are read.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Callable
@@ -14,7 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from viewer.releases import list_versions, resolve
+from pipeline.integrity import sha256_file, verify_bytes, verify_folder
+from viewer.releases import ReleaseDamaged, Verified, list_versions, resolve
 
 TASK_TABLES = {
     "classification": "classification_results",
@@ -148,30 +151,65 @@ class Release:
         return self.names.get(kind, {}).get(key, key)
 
 
-def load_release(folder: Path) -> Release:
-    """Read a release folder's Parquet tables (listed by its datapackage.json)."""
-    package = json.loads((folder / "datapackage.json").read_text())
+def _verified_bytes(folder: Path, name: str, sums: dict[str, str]) -> bytes:
+    """A release file's bytes, checked against SHA256SUMS: what is parsed is what was hashed."""
+    if name not in sums:
+        raise ReleaseDamaged(folder.name, [f"{name} is not listed in SHA256SUMS"])
+    try:
+        data = (folder / name).read_bytes()
+    except OSError as exc:
+        raise ReleaseDamaged(folder.name, [f"{name} cannot be read ({exc.strerror})"]) from None
+    verify_bytes(folder, name, data, sums)
+    return data
+
+
+def load_release(folder: Path, sums: dict[str, str] | None = None) -> Release:
+    """Read a release folder's Parquet tables (listed by its datapackage.json), each file checked
+    against the release's SHA256SUMS; raise ReleaseDamaged rather than load a changed file."""
+    sums = verify_folder(folder) if sums is None else sums
+    package = json.loads(_verified_bytes(folder, "datapackage.json", sums))
     tables = {
-        r["name"]: pl.read_parquet(folder / r["path"]) for r in package["resources"] if r.get("format") == "parquet"
+        r["name"]: pl.read_parquet(io.BytesIO(_verified_bytes(folder, r["path"], sums)))
+        for r in package["resources"] if r.get("format") == "parquet"
     }
     return Release(folder, package["version"], tables)
 
 
 class ReleaseStore:
-    """Releases loaded lazily, once per process, and kept: they are immutable."""
+    """Releases loaded lazily, once per process, and kept: they are immutable. A release whose
+    files do not match its SHA256SUMS is refused (ReleaseDamaged), never replaced by another."""
 
     def __init__(self, releases_dir: Path, default: str = "latest"):
         self.releases_dir = releases_dir
         self.default = default
+        self.verified = Verified()
         self._loaded: dict[Path, Release] = {}
         self._lock = threading.Lock()
 
     def versions(self) -> list[str]:
         return list_versions(self.releases_dir)
 
+    def check(self, name: str | None = None) -> Path:
+        """Hash the files of the release `name` (default: the one served); return its folder."""
+        folder = resolve(self.releases_dir, name or self.default)
+        self.verified.sums(folder)
+        return folder
+
     def get(self, name: str | None = None) -> Release:
         folder = resolve(self.releases_dir, name or self.default)
         with self._lock:
             if folder not in self._loaded:
-                self._loaded[folder] = load_release(folder)
+                self._loaded[folder] = load_release(folder, self.verified.sums(folder))
             return self._loaded[folder]
+
+    def download(self, version: str, filename: str) -> tuple[Path, str]:
+        """The path and SHA-256 of one file of a release, for download. Only files listed in a
+        release's verified SHA256SUMS are served (no request-derived path reaches the disk)."""
+        if version not in self.versions():
+            raise LookupError(f"There is no release '{version[:80]}'. See the releases page.")
+        folder = self.releases_dir / version
+        sums = self.verified.sums(folder)
+        if filename != "SHA256SUMS" and filename not in sums:
+            raise LookupError(f"Release {version} has no file '{filename[:80]}'.")
+        digest = sums.get(filename) or sha256_file(folder / filename)
+        return folder / filename, digest

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, Release
-from viewer.formatting import fmt
+from viewer.formatting import csv_cell, fmt
 from viewer.plots import build_scatter, group_colors, group_markers
 from viewer.query import CATEGORIES, TABLE_COLUMNS, BadQuery, Spec, parse_spec
 from viewer.select import CATEGORY_COLUMN, Selection, category_value, limit_points, mixed_contexts, select_points
@@ -362,8 +362,8 @@ def plot_csv() -> Response:
     writer = csv.writer(out, lineterminator="\n")
     header = [CSV_HEADER.get(c, c) for c in CSV_COLUMNS]
     header[CSV_COLUMNS.index("y")], header[CSV_COLUMNS.index("x")] = sel.y_label, sel.x_label
-    writer.writerow(header)
+    writer.writerow([csv_cell(h) for h in header])
     for r in rows:
-        writer.writerow([fmt(r[c]) for c in CSV_COLUMNS])
+        writer.writerow([csv_cell(r[c]) for c in CSV_COLUMNS])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=heedless-backbones-{rel.version}.csv"})

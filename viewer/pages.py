@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from viewer.app import get_release
+from viewer.app import get_release, send_release_file
 from viewer.changelog import parse_changelog
 from viewer.data import TASK_TABLES, Release
 from viewer.formatting import fmt
@@ -360,12 +360,7 @@ def changelog_file() -> Response:
 
 @bp.route("/releases/<version>/<filename>")
 def release_file(version: str, filename: str) -> Response:
-    folder = Path(current_app.config["RELEASES_DIR"])
-    if version not in list_versions(folder):
-        abort(404, f"There is no release '{version}'. See the releases page.")
-    if not (folder / version / filename).is_file():
-        abort(404, f"Release {version} has no file '{filename}'.")
-    return send_from_directory(folder / version, filename, as_attachment=True, max_age=31536000)
+    return send_release_file(version, filename)
 
 
 @bp.route("/about")

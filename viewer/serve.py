@@ -1,7 +1,11 @@
-"""Serve the viewer (gunicorn) and Datasette (read-only, immutable) on localhost.
+"""Serve the viewer (gunicorn) and Datasette (read-only, immutable) on localhost, supervised.
 
     python -m viewer.serve [--releases releases] [--release latest] [--viewer-port 5000]
                            [--datasette-port 8001] [--no-viewer | --no-datasette]
+
+The release is resolved and its files hashed against SHA256SUMS once, before anything starts;
+the viewer and Datasette then serve that same version. A server that dies is started again
+(the other one keeps serving); one that keeps dying is given up with a message.
 """
 
 from __future__ import annotations
@@ -12,17 +16,24 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
-from viewer.releases import DB_NAME, resolve
+from viewer.releases import DB_NAME, ReleaseDamaged, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "datasette_plugins"
 SQL_TIME_LIMIT_MS = 1000
+RESTARTS_ALLOWED = 5  # restarts of one server within RESTART_WINDOW_S before it is given up
+RESTART_WINDOW_S = 60.0
+RESTART_DELAY_S = 1.0
 
 
 def datasette_command(release: Path, host: str, port: int) -> list[str]:
-    """The Datasette command line: immutable database, release metadata, SQL time limit."""
+    """The Datasette command line: immutable database, release metadata, SQL time limit, and the
+    plugins that verify the release and bound every query (datasette_plugins/)."""
     return [
         sys.executable, "-m", "datasette", "serve",
         "--immutable", str(release / DB_NAME),
@@ -33,22 +44,123 @@ def datasette_command(release: Path, host: str, port: int) -> list[str]:
         "--setting", "max_returned_rows", "5000",
         "--setting", "allow_download", "on",
         "--setting", "default_cache_ttl", "86400",
+        "--setting", "max_csv_mb", "20",
     ]
 
 
 def viewer_command(host: str, port: int, workers: int) -> list[str]:
-    """The production WSGI server for the viewer."""
+    """The production WSGI server for the viewer: gunicorn with gevent workers (viewer.worker), so
+    slow clients hold a greenlet each, never a worker; a request must be complete within the
+    keep-alive time; workers are recycled after many requests so their memory cannot creep."""
     return [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-        "--access-logfile", "-", "viewer.wsgi:app",
+        sys.executable, "-m", "gunicorn",
+        "--worker-class", "viewer.worker.ViewerWorker",
+        "--workers", str(workers),
+        "--worker-connections", "1000",
+        "--keep-alive", "5",
+        "--timeout", "30",
+        "--graceful-timeout", "10",
+        "--max-requests", "20000", "--max-requests-jitter", "2000",
+        "--limit-request-line", "8190",
+        "--bind", f"{host}:{port}",
+        "--access-logfile", "-",
+        "viewer.wsgi:app",
     ]
+
+
+@dataclass
+class Child:
+    """One supervised server."""
+
+    name: str
+    command: list[str]
+    proc: subprocess.Popen | None = None
+    starts: deque = field(default_factory=deque)
+    due: float = 0.0  # when a restart is due (after RESTART_DELAY_S)
+    given_up: bool = False
+
+
+class Supervisor:
+    """Start servers, start again any that dies, stop them all on SIGTERM or Ctrl-C."""
+
+    def __init__(self, env: dict[str, str], out: TextIO = sys.stdout):
+        self.env = env
+        self.out = out
+        self.children: list[Child] = []
+        self.stopping = False
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def add(self, name: str, command: list[str]) -> None:
+        self.children.append(Child(name, command))
+
+    def _start(self, child: Child) -> None:
+        now = time.monotonic()
+        while child.starts and now - child.starts[0] > RESTART_WINDOW_S:
+            child.starts.popleft()
+        if len(child.starts) > RESTARTS_ALLOWED:
+            child.given_up = True
+            self.say(f"{child.name} exited {len(child.starts)} times within {RESTART_WINDOW_S:.0f} s; not starting it "
+                     "again (see its messages above)")
+            return
+        child.starts.append(now)
+        # each server in its own process group, so that what a dead server leaves behind (a
+        # gunicorn worker holding the port) can be ended with it
+        child.proc = subprocess.Popen(child.command, env=self.env, cwd=ROOT, start_new_session=True)
+        self.say(f"{child.name} started (pid {child.proc.pid})")
+
+    def run(self) -> int:
+        for child in self.children:
+            self._start(child)
+        while not self.stopping:
+            live = [c for c in self.children if not c.given_up]
+            if not live:
+                return 1
+            for child in live:
+                if child.proc is None or child.proc.poll() is None:
+                    continue
+                if child.due == 0.0:
+                    _end_group(child.proc)
+                    self.say(f"{child.name} (pid {child.proc.pid}) exited with status {child.proc.returncode}; "
+                             f"starting it again in {RESTART_DELAY_S:.0f} s")
+                    child.due = time.monotonic() + RESTART_DELAY_S
+                elif time.monotonic() >= child.due:
+                    child.due = 0.0
+                    self._start(child)
+            time.sleep(0.1)
+        return 0
+
+    def stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        procs = [c.proc for c in self.children if c.proc is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            _end_group(proc)
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill whatever is left of a server's process group once the server itself has exited."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m viewer.serve", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--releases", default="releases")
-    p.add_argument("--release", default="latest", help="version to serve in Datasette (default: latest)")
+    p.add_argument("--release", default="latest", help="version to serve (default: latest)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--viewer-port", type=int, default=5000)
     p.add_argument("--datasette-port", type=int, default=8001)
@@ -59,37 +171,33 @@ def main(argv: list[str] | None = None) -> int:
     releases = Path(args.releases).resolve()
     try:
         release = resolve(releases, args.release)
-    except FileNotFoundError as exc:
+        from pipeline.integrity import verify_folder
+
+        verify_folder(release)
+    except (FileNotFoundError, ReleaseDamaged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     viewer_url = f"http://{args.host}:{args.viewer_port}"
     datasette_url = f"http://{args.host}:{args.datasette_port}"
+    # both serve the release resolved here, even if a newer one is cut while they run
     env = {**os.environ, "HEEDLESS_VIEWER_URL": viewer_url, "HEEDLESS_RELEASES_DIR": str(releases),
-           "HEEDLESS_RELEASE": args.release, "HEEDLESS_DATASETTE_URL": "" if args.no_datasette else datasette_url}
-    procs = []
+           "HEEDLESS_RELEASE": release.name, "HEEDLESS_DATASETTE_URL": "" if args.no_datasette else datasette_url,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    supervisor = Supervisor(env)
     if not args.no_datasette:
-        procs.append(subprocess.Popen(datasette_command(release, args.host, args.datasette_port), env=env, cwd=ROOT))
+        supervisor.add("Datasette", datasette_command(release, args.host, args.datasette_port))
         print(f"Datasette ({release.name}, read-only): {datasette_url}/", flush=True)
     if not args.no_viewer:
-        procs.append(subprocess.Popen(viewer_command(args.host, args.viewer_port, args.workers), env=env, cwd=ROOT))
+        supervisor.add("Viewer", viewer_command(args.host, args.viewer_port, args.workers))
         print(f"Viewer ({release.name}): {viewer_url}/", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
-
-    def stop(*_: object) -> None:
-        for proc in procs:
-            proc.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, supervisor.stop)
     try:
-        while all(proc.poll() is None for proc in procs):
-            time.sleep(0.5)
+        return supervisor.run()
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
-        stop()
-        for proc in procs:
-            proc.wait(timeout=10)
-    return max((proc.returncode or 0) for proc in procs) if procs else 0
+        supervisor.shutdown()
 
 
 if __name__ == "__main__":
