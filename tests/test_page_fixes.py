@@ -72,6 +72,16 @@ def test_the_changelog_reads_into_versions_with_one_line_summaries() -> None:
     assert versions[1].summary() == "First release."
 
 
+def test_the_changelog_reader_takes_dated_headings_and_folded_diffs() -> None:
+    text = "## v0.3.0 (2026-12-03)\n\n- 3 tables, 10 rows\n\n<details><summary>Every row</summary>\n\n### Added\n" \
+           "- heads: 1 row(s)\n  - `upernet`\n\n</details>\n"
+    [version] = parse_changelog(text)
+    assert (version.version, version.heading) == ("v0.3.0", "v0.3.0 (2026-12-03)")
+    assert version.intro == ["- 3 tables, 10 rows"]
+    assert version.summary() == "Added 1 row."
+    assert version.sections[0].items[0].details == ["`upernet`"]
+
+
 def test_the_real_releases_page_is_summaries_with_the_details_folded() -> None:
     client = create_app({"RELEASES_DIR": str(ROOT / "releases"), "TESTING": True}).test_client()
     html = client.get("/releases").text
