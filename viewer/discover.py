@@ -84,6 +84,15 @@ def checkpoint_url(checkpoint_id: str | None) -> str | None:
 
 
 @bp.app_template_global()
+def highlighted_points(points: pl.DataFrame, highlight: tuple[str, ...]) -> int:
+    """How many plotted points belong to the highlighted backbones or checkpoints."""
+    if not highlight or points.is_empty():
+        return 0
+    wanted = list(highlight)
+    return points.filter(pl.col("backbone_id").is_in(wanted) | pl.col("checkpoint_id").is_in(wanted)).height
+
+
+@bp.app_template_global()
 def glossary_url(term: str) -> str:
     return url_for("discover.glossary_page") + "#" + quote(term)
 
