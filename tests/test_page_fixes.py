@@ -102,7 +102,7 @@ def test_every_dataset_and_head_page_links_to_an_explorer_plot_with_points() -> 
         for key in sorted(set(ids)):
             html = client.get(f"/{kind}/{key}").text
             link = re.search(r'id="explorer-link" href="/\?([^"]+)"', html)
-            has_results = 'id="results-' in html
+            has_results = 'id="results-' in html or 'id="task-' in html
             if link is None:
                 if has_results:
                     missing.append(f"{kind}/{key}")
@@ -117,3 +117,23 @@ def test_changelog_names_are_shown_as_code_and_its_text_stays_text(app: Flask) -
     from viewer.pages import inline_code
 
     assert str(inline_code("column `a.b` <script>")) == "column <code>a.b</code> &lt;script&gt;"
+
+
+def test_every_family_and_backbone_with_results_gets_a_plot_that_shows_its_points() -> None:
+    from viewer.links import explorer_query
+
+    app = create_app({"RELEASES_DIR": str(ROOT / "releases"), "TESTING": True, "CACHE_SIZE": 0})
+    with app.app_context():
+        from viewer.app import get_release
+
+        rel = get_release()
+        plotted = {kind: set(rel.values.get_column(f"{kind}_id").unique().to_list()) for kind in ("family", "backbone")}
+        queries = {("family", f): explorer_query(rel, family=f, extra=(("color", "pretrain_dataset"), ("marker", "resolution")))
+                   for f in rel.tables["families"].get_column("family_id").sort().to_list()}
+        queries |= {("backbone", b): explorer_query(rel, backbone=b, family=f, highlight=(b,))
+                    for b, f in rel.tables["backbones"].select("backbone_id", "family_id").sort("backbone_id").rows()}
+    assert sorted(k for k, q in queries.items() if (q is None) != (k[1] not in plotted[k[0]])) == []
+    client = app.test_client()
+    for kind, key in sorted(k for k, q in queries.items() if q)[::40]:  # a spread of them through the explorer itself
+        body = client.get(f"/plot.json?{queries[(kind, key)]}").get_json()
+        assert key in {r[f"{kind}_id"] for r in body["rows"]}, key

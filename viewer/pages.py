@@ -80,16 +80,21 @@ def _results_by_task(rel: Release, mask: dict[str, pl.Expr]) -> dict[str, list[d
     return out
 
 
-def _family_plot(rel: Release, family_id: str) -> tuple[Any, str]:
+def _family_plot(rel: Release, family_id: str) -> tuple[Any, str | None]:
+    """The family's plot coloured by pretraining data, and its explorer query (None when it has no result)."""
+    query = explorer_query(rel, family=family_id, extra=(("color", "pretrain_dataset"), ("marker", "resolution")))
+    return _plot_of(rel, query), query
+
+
+def _plot_of(rel: Release, query: str | None) -> Any:
     from viewer.explorer import plot_item
     from viewer.select import select_points
 
-    spec = parse_spec(MultiDict([("family", family_id), ("color", "pretrain_dataset"), ("marker", "resolution")]), rel)
-    sel = select_points(rel, spec)
-    if sel.points.is_empty():
-        return None, spec.query()
-    item, _ = plot_item(rel, sel, spec)
-    return item, spec.query()
+    if query is None:
+        return None
+    spec = parse_spec(MultiDict(parse_qsl(query)), rel)
+    item, _ = plot_item(rel, select_points(rel, spec), spec)
+    return item
 
 
 def _one_or_404(rel: Release, table: str, key: str, value: str, what: str, plural: str) -> dict[str, Any]:
@@ -201,15 +206,8 @@ def backbone(backbone_id: str) -> str:
 def _backbone_plot(rel: Release, backbone_id: str, family_id: str) -> tuple[Any, str | None]:
     """The family's plot with this backbone's points highlighted, and its explorer query (None when the
     backbone has no result to plot)."""
-    from viewer.explorer import plot_item
-    from viewer.select import select_points
-
     query = explorer_query(rel, backbone=backbone_id, family=family_id, highlight=(backbone_id,))
-    if query is None:
-        return None, None
-    spec = parse_spec(MultiDict(parse_qsl(query)), rel)
-    item, _ = plot_item(rel, select_points(rel, spec), spec)
-    return item, query
+    return _plot_of(rel, query), query
 
 
 @bp.route("/heads")
