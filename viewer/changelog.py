@@ -1,7 +1,8 @@
 """The releases' CHANGELOG.md, read into versions, sections and items, with a one-line summary each.
 
-The changelog is written by the pipeline: `## vX.Y.Z`, a paragraph, then `### Added`, `### Changed`
-and `### Removed` with `- item` lines and indented `  - detail` lines. Lines of any other shape are
+The changelog is written by the pipeline: `## vX.Y.Z` (optionally followed by a date), a paragraph, then
+`### Added`, `### Changed` and `### Removed` with `- item` lines and indented `  - detail` lines, possibly
+folded in `<details>` markup (dropped here: the page folds them itself). Lines of any other shape are
 kept as text, so a change of format never loses anything; it only loses the summary counts.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 ROWS = re.compile(r"^(?P<table>[a-z_]+): (?P<n>\d[\d,]*) row\(s\)$")
 VALUES = re.compile(r"^(?P<table>[a-z_]+): (?P<n>\d[\d,]*) value\(s\)$")
+HTML_LINE = re.compile(r"^</?(details|summary)\b.*>$")
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Section:
 @dataclass
 class Version:
     version: str
+    heading: str = ""  # the whole heading, e.g. 'v0.5.0 (2026-12-03)'
     intro: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
@@ -67,10 +70,11 @@ def parse_changelog(text: str) -> list[Version]:
     for raw in text.splitlines():
         line = raw.rstrip()
         if line.startswith("## "):
-            versions.append(Version(line[3:].strip()))
+            heading = line[3:].strip()
+            versions.append(Version(heading.split()[0] if heading else heading, heading))
             continue
-        if not versions or not line.strip():
-            continue
+        if not versions or not line.strip() or HTML_LINE.match(line.strip()):
+            continue  # folding markup around a full diff carries no content
         current = versions[-1]
         if line.startswith("### "):
             current.sections.append(Section(line[4:].strip()))

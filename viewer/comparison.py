@@ -57,27 +57,27 @@ def parse_models(args: MultiDict, rel: Release, name: str = "m") -> list[Model]:
     return [model(rel, w, name) for w in wanted]
 
 
+def _model_index(rel: Release) -> tuple[dict[str, Model], dict[str, Model]]:
+    """Every backbone and every checkpoint as a Model, by id (built once per release)."""
+    names = rel.names["backbones"]
+    families = dict(rel.tables["backbones"].select("backbone_id", "family_id").iter_rows())
+    by_backbone: dict[str, list[str]] = {b: [] for b in names}
+    owner = dict(rel.tables["checkpoints"].select("checkpoint_id", "backbone_id").iter_rows())
+    for checkpoint, backbone in sorted(owner.items()):
+        by_backbone.setdefault(backbone, []).append(checkpoint)
+    backbones = {b: Model("backbone", b, names[b], b, families[b], tuple(by_backbone[b])) for b in names}
+    checkpoints = {c: Model("checkpoint", c, f"{names[b]} · {c.split('.', 1)[-1]}", b, families[b], (c,)) for c, b in owner.items()}
+    return backbones, checkpoints
+
+
 def model(rel: Release, key: str, param: str = "m") -> Model:
     """The backbone or checkpoint an id names (a BadQuery when neither)."""
-    backbones = rel.tables["backbones"]
-    checkpoints = rel.tables["checkpoints"]
-    row = backbones.filter(pl.col("backbone_id") == key)
-    if row.height:
-        b = row.row(0, named=True)
-        cks = checkpoints.filter(pl.col("backbone_id") == key).get_column("checkpoint_id").sort().to_list()
-        return Model("backbone", key, b["name"], key, b["family_id"], tuple(cks))
-    row = checkpoints.filter(pl.col("checkpoint_id") == key)
-    if row.height:
-        backbone_id = row.get_column("backbone_id")[0]
-        b = backbones.filter(pl.col("backbone_id") == backbone_id).row(0, named=True)
-        return Model("checkpoint", key, f"{b['name']} · {key.split('.', 1)[-1]}", backbone_id, b["family_id"], (key,))
-    raise BadQuery(param, key, "backbone or checkpoint ids of this release (find them with search), e.g. "
-                   + ", ".join(backbones.get_column("backbone_id").sort().head(3).to_list()))
-
-
-def _membership(models: list[Model]) -> pl.DataFrame:
-    pairs = [(c, i) for i, m in enumerate(models) for c in m.checkpoints]
-    return pl.DataFrame(pairs, schema={"checkpoint_id": pl.String, "model": pl.Int64}, orient="row")
+    backbones, checkpoints = rel.cached("compare_models", lambda: _model_index(rel))
+    found = backbones.get(key) or checkpoints.get(key)
+    if found is None:
+        raise BadQuery(param, key, "backbone or checkpoint ids of this release (find them with search), e.g. "
+                       + ", ".join(sorted(backbones)[:3]))
+    return found  # type: ignore[no-any-return]
 
 
 def _higher(rel: Release) -> dict[str, bool]:
@@ -94,31 +94,44 @@ def _sort_key(rel: Release, row: dict[str, Any], n: int) -> tuple:
             row["test_time_id"] or "", row["split_kind"] or "")
 
 
-def result_sections(rel: Release, models: list[Model]) -> list[dict[str, Any]]:
-    """Per task: rows of like-with-like values, each with one cell per model (None where it has none)."""
+def _headline_values(rel: Release) -> pl.DataFrame:
+    """The values comparisons use, with conflict details and a best-first sort key (built once per release)."""
     higher = _higher(rel)
     metrics = [m for _, _, ms in SECTIONS for m in ms]
-    conflicts = pl.concat([rel.tables[t].select("result_id", "conflicts_with", "citation_count", "chain")
+    conflicts = pl.concat([rel.tables[t].select("result_id", "conflicts_with", "citation_count")
                            for t in ("classification_results", "detection_results", "segmentation_results")])
     values = (rel.values.filter(pl.col("metric_id").is_in(metrics))
-              .join(_membership(models), on="checkpoint_id", how="inner")
-              .join(conflicts.drop("chain"), on="result_id", how="left", validate="m:1"))
-    values = values.with_columns(pl.col("metric_id").replace_strict(higher, default=True).alias("_higher"))
+              .join(conflicts, on="result_id", how="left", validate="m:1")
+              .with_columns(pl.col("metric_id").replace_strict(higher, default=True).alias("_higher")))
     # best first: higher values first where higher is better, lower first otherwise
-    values = values.with_columns(pl.when(pl.col("_higher")).then(-pl.col("value")).otherwise(pl.col("value")).alias("_order"))
-    values = values.sort(["_order", "result_id"])
-    counts = values.group_by([*KEY, "model"]).len("candidates")
-    best = values.unique([*KEY, "model"], keep="first", maintain_order=True).join(
-        counts, on=[*KEY, "model"], how="left", validate="1:1", nulls_equal=True)
+    return (values.with_columns(pl.when(pl.col("_higher")).then(-pl.col("value")).otherwise(pl.col("value")).alias("_order"))
+            .sort(["_order", "result_id"]))
+
+
+def result_sections(rel: Release, models: list[Model]) -> list[dict[str, Any]]:
+    """Per task: rows of like-with-like values, each with one cell per model (None where it has none)."""
+    higher = rel.cached("compare_higher", lambda: _higher(rel))
+    owners: dict[str, list[int]] = {}
+    for i, m in enumerate(models):
+        for c in m.checkpoints:
+            owners.setdefault(c, []).append(i)
+    values = rel.cached("compare_values", lambda: _headline_values(rel)).filter(
+        pl.col("checkpoint_id").is_in(list(owners)))
+    # rows arrive best first, so the first value a model gets for a row is its best there
+    rows: dict[tuple, dict[str, Any]] = {}
+    candidates: dict[tuple, int] = {}
+    for r in values.iter_rows(named=True):
+        key = tuple(r[k] for k in KEY)
+        row = rows.setdefault(key, {**{k: r[k] for k in KEY}, "cells": [None] * len(models)})
+        for i in owners[r["checkpoint_id"]]:
+            candidates[(key, i)] = candidates.get((key, i), 0) + 1
+            if row["cells"][i] is None:
+                row["cells"][i] = _cell(rel, r, models[i])
+    for (key, i), n in candidates.items():
+        rows[key]["cells"][i]["candidates"] = n
     sections = []
     for task, title, task_metrics in SECTIONS:
-        part = best.filter(pl.col("metric_id").is_in(list(task_metrics)))
-        rows: dict[tuple, dict[str, Any]] = {}
-        for r in part.iter_rows(named=True):
-            key = tuple(r[k] for k in KEY)
-            row = rows.setdefault(key, {**{k: r[k] for k in KEY}, "cells": [None] * len(models)})
-            row["cells"][r["model"]] = _cell(rel, r, models[r["model"]])
-        shaped = [_finish(rel, row, higher[row["metric_id"]]) for row in rows.values()]
+        shaped = [_finish(rel, row, higher[row["metric_id"]]) for row in rows.values() if row["metric_id"] in task_metrics]
         shaped.sort(key=lambda row: _sort_key(rel, row, row["n"]))
         sections.append({"task": task, "title": title, "shared": [r for r in shaped if r["n"] >= 2],
                          "single": [r for r in shaped if r["n"] < 2]})
@@ -136,7 +149,7 @@ def _cell(rel: Release, r: dict[str, Any], m: Model) -> dict[str, Any]:
         "checkpoint_id": r["checkpoint_id"] if m.kind == "backbone" else None,
         "backbone_id": r["backbone_id"], "details": ", ".join(details), "source_id": r["source_id"], "where": r["where"],
         "citations": r["citation_count"] or 1, "conflict": bool(r["conflict"]), "conflicts_with": r["conflicts_with"],
-        "candidates": r["candidates"], "best": False,
+        "candidates": 1, "best": False,
     }
 
 
@@ -177,18 +190,22 @@ def latency_rows(rel: Release, models: list[Model]) -> list[dict[str, Any]]:
 
 
 def _speed_rows(rel: Release, models: list[Model], table: str, key: list[str], column: str, higher: bool) -> list[dict[str, Any]]:
-    member = pl.DataFrame([(m.backbone_id, i) for i, m in enumerate(models)],
-                          schema={"backbone_id": pl.String, "model": pl.Int64}, orient="row")
-    frame = rel.tables[table].join(member, on="backbone_id", how="inner")
-    frame = frame.sort([column, f"{table}_id"], descending=[higher, False]).unique([*key, "model"], keep="first", maintain_order=True)
+    owners: dict[str, list[int]] = {}
+    for i, m in enumerate(models):
+        owners.setdefault(m.backbone_id, []).append(i)
+    frame = rel.tables[table].filter(pl.col("backbone_id").is_in(list(owners))).sort(
+        [column, f"{table}_id"], descending=[higher, False])
     rows: dict[tuple, dict[str, Any]] = {}
     for r in frame.iter_rows(named=True):
         k = tuple(r[c] for c in key)
         row = rows.setdefault(k, {**{c: r[c] for c in key}, "cells": [None] * len(models)})
-        batch = f"batch {r['batch_size']}" if r["batch_size"] is not None else "batch not stated"
-        row["cells"][r["model"]] = {"value": r[column], "text": fmt(r[column]), "details": batch, "source_id": r["source_id"],
-                                    "where": r["where"], "best": False, "conflict": False, "checkpoint_id": None,
-                                    "citations": 1, "candidates": 1}
+        for i in owners[r["backbone_id"]]:
+            if row["cells"][i] is not None:
+                continue  # sorted fastest first: the first figure is the model's best here
+            batch = f"batch {r['batch_size']}" if r["batch_size"] is not None else "batch not stated"
+            row["cells"][i] = {"value": r[column], "text": fmt(r[column]), "details": batch, "source_id": r["source_id"],
+                               "where": r["where"], "best": False, "conflict": False, "checkpoint_id": None,
+                               "citations": 1, "candidates": 1}
     out = []
     for row in rows.values():
         present = [c for c in row["cells"] if c is not None]
@@ -212,10 +229,9 @@ def _speed_rows(rel: Release, models: list[Model], table: str, key: list[str], c
 
 def fact_rows(rel: Release, models: list[Model]) -> list[dict[str, Any]]:
     """Identity facts: family, parameters, pretraining, licence, first public date."""
-    backbones = {r["backbone_id"]: r for r in rel.tables["backbones"].iter_rows(named=True)}
-    families = {r["family_id"]: r for r in rel.tables["families"].iter_rows(named=True)}
-    cks = {r["checkpoint_id"]: r for r in rel.tables["checkpoints"].filter(
-        pl.col("checkpoint_id").is_in([c for m in models for c in m.checkpoints])).iter_rows(named=True)}
+    backbones, families, cks = rel.cached("compare_rows", lambda: tuple(
+        {r[key]: r for r in rel.tables[name].iter_rows(named=True)}
+        for name, key in (("backbones", "backbone_id"), ("families", "family_id"), ("checkpoints", "checkpoint_id"))))
 
     def licences(m: Model) -> str:
         found = sorted({cks[c]["license"] or "not stated" for c in m.checkpoints})

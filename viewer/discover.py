@@ -84,6 +84,15 @@ def checkpoint_url(checkpoint_id: str | None) -> str | None:
 
 
 @bp.app_template_global()
+def highlighted_points(points: pl.DataFrame, highlight: tuple[str, ...]) -> int:
+    """How many plotted points belong to the highlighted backbones or checkpoints."""
+    if not highlight or points.is_empty():
+        return 0
+    wanted = list(highlight)
+    return points.filter(pl.col("backbone_id").is_in(wanted) | pl.col("checkpoint_id").is_in(wanted)).height
+
+
+@bp.app_template_global()
 def glossary_url(term: str) -> str:
     return url_for("discover.glossary_page") + "#" + quote(term)
 
@@ -291,31 +300,44 @@ def _compare_context(rel: Release) -> dict[str, Any]:
     return ctx
 
 
-def _compare_explorer_links(rel: Release, keys: list[str]) -> list[tuple[str, str]]:
-    """Explorer views with these models' points highlighted (only views where at least one is plotted)."""
+COMPARE_VIEWS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("ImageNet-1k top-1 vs GMACs", (("y", "result"), ("x", "gmacs"), ("x_scale", "log"))),
+    ("ImageNet-1k top-1 vs parameters", (("y", "result"), ("x", "params"), ("x_scale", "log"))),
+    ("ImageNet-1k top-1 vs COCO box AP", (("y", "result"), ("x", "result"), ("x_task", "detection"),
+                                          ("x_dataset", "coco"), ("x_metric", "box_ap"))),
+    ("COCO box AP vs GMACs", (("y", "result"), ("y_task", "detection"), ("y_dataset", "coco"), ("y_metric", "box_ap"),
+                              ("x", "gmacs"), ("x_scale", "log"))),
+    ("ADE20K mIoU vs GMACs", (("y", "result"), ("y_task", "semantic_segmentation"), ("y_dataset", "ade20k"),
+                              ("y_metric", "miou_ms"), ("x", "gmacs"), ("x_scale", "log"))),
+)
+
+
+def _view_points(rel: Release) -> list[tuple[str, tuple[tuple[str, str], ...], dict[str, int]]]:
+    """Each comparison view with how many points each checkpoint has in it (the same for every comparison)."""
     from viewer.query import parse_spec
     from viewer.select import select_points
 
-    cks = {c for k in keys for c in comparison.model(rel, k).checkpoints}
-    views = [
-        ("ImageNet-1k top-1 vs GMACs", [("y", "result"), ("x", "gmacs"), ("x_scale", "log")]),
-        ("ImageNet-1k top-1 vs parameters", [("y", "result"), ("x", "params"), ("x_scale", "log")]),
-        ("ImageNet-1k top-1 vs COCO box AP", [("y", "result"), ("x", "result"), ("x_task", "detection"),
-                                              ("x_dataset", "coco"), ("x_metric", "box_ap")]),
-        ("COCO box AP vs GMACs", [("y", "result"), ("y_task", "detection"), ("y_dataset", "coco"),
-                                  ("y_metric", "box_ap"), ("x", "gmacs"), ("x_scale", "log")]),
-        ("ADE20K mIoU vs GMACs", [("y", "result"), ("y_task", "semantic_segmentation"), ("y_dataset", "ade20k"),
-                                  ("y_metric", "miou_ms"), ("x", "gmacs"), ("x_scale", "log")]),
-    ]
-    out = []
-    for label, pairs in views:
+    out: list[tuple[str, tuple[tuple[str, str], ...], dict[str, int]]] = []
+    for label, pairs in COMPARE_VIEWS:
         try:
-            spec = parse_spec(MultiDict([*pairs, *(("highlight", k) for k in keys)]), rel)
+            spec = parse_spec(MultiDict(pairs), rel)
         except BadQuery:
             continue
-        points = select_points(rel, spec).points
-        shown = points.filter(pl.col("checkpoint_id").is_in(list(cks))).height
+        counts = select_points(rel, spec).points.group_by("checkpoint_id").len()
+        out.append((label, pairs, dict(counts.iter_rows())))
+    return out
+
+
+def _compare_explorer_links(rel: Release, keys: list[str]) -> list[tuple[str, str]]:
+    """Explorer views with these models' points highlighted (only views where at least one is plotted)."""
+    from viewer.query import parse_spec
+
+    cks = {c for k in keys for c in comparison.model(rel, k).checkpoints}
+    out = []
+    for label, pairs, counts in rel.cached("compare_views", lambda: _view_points(rel)):
+        shown = sum(counts.get(c, 0) for c in cks)
         if shown:
+            spec = parse_spec(MultiDict([*pairs, *(("highlight", k) for k in keys)]), rel)
             out.append((f"{label} ({shown} of their points)", spec.query()))
     return out
 

@@ -87,7 +87,11 @@ TERMS: tuple[tuple[str, str, str], ...] = (
 
 def metric_entries(rel: Release) -> list[dict[str, Any]]:
     """Every metric of the release with its task, unit, direction and definition."""
-    rows = rel.tables["metrics"].sort("task_id", "metric_id").to_dicts()
+    order = list(METRIC_DEFINITIONS)  # headline metrics first within each task
+    tasks = rel.tables["tasks"].get_column("task_id").to_list()
+    rows = sorted(rel.tables["metrics"].to_dicts(), key=lambda r: (
+        tasks.index(r["task_id"]) if r["task_id"] in tasks else len(tasks),
+        order.index(r["metric_id"]) if r["metric_id"] in order else len(order), r["metric_id"]))
     return [{**r, "task": rel.name("tasks", r["task_id"]), "definition": METRIC_DEFINITIONS.get(r["metric_id"], "")} for r in rows]
 
 

@@ -37,14 +37,16 @@ def _candidates(rel: Release, task: str | None, dataset: str | None, head: str |
 
 
 def explorer_query(rel: Release, *, task: str | None = None, dataset: str | None = None, head: str | None = None,
-                   family: str | None = None, backbone: str | None = None, highlight: tuple[str, ...] = ()) -> str | None:
-    """The query string of the first explorer state that plots the subject's results (None when it has none)."""
-    key = f"explorer_query|{task}|{dataset}|{head}|{family}|{backbone}|{','.join(highlight)}"
-    return rel.cached(key, lambda: _find(rel, task, dataset, head, family, backbone, highlight))  # type: ignore[no-any-return]
+                   family: str | None = None, backbone: str | None = None, highlight: tuple[str, ...] = (),
+                   extra: tuple[tuple[str, str], ...] = ()) -> str | None:
+    """The query string of the first explorer state that plots the subject's results (None when it has none);
+    `extra` parameters (colour, marker) are added to every state tried."""
+    key = f"explorer_query|{task}|{dataset}|{head}|{family}|{backbone}|{','.join(highlight)}|{extra}"
+    return rel.cached(key, lambda: _find(rel, task, dataset, head, family, backbone, highlight, extra))  # type: ignore[no-any-return]
 
 
 def _find(rel: Release, task: str | None, dataset: str | None, head: str | None, family: str | None,
-          backbone: str | None, highlight: tuple[str, ...]) -> str | None:
+          backbone: str | None, highlight: tuple[str, ...], extra: tuple[tuple[str, str], ...]) -> str | None:
     for t, d, m in _candidates(rel, task, dataset, head, family, backbone):
         for protocol in PROTOCOLS:
             for x in X_KINDS:
@@ -55,6 +57,7 @@ def _find(rel: Release, task: str | None, dataset: str | None, head: str | None,
                 if family:
                     pairs.append(("family", family))
                 pairs += [("highlight", h) for h in highlight]
+                pairs += extra
                 try:
                     spec = parse_spec(MultiDict(pairs), rel)
                 except BadQuery:

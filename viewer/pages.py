@@ -6,12 +6,14 @@ to its neighbours; unknown ids are 404s.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import polars as pl
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from viewer.app import get_release, send_release_file
@@ -78,16 +80,21 @@ def _results_by_task(rel: Release, mask: dict[str, pl.Expr]) -> dict[str, list[d
     return out
 
 
-def _family_plot(rel: Release, family_id: str) -> tuple[Any, str]:
+def _family_plot(rel: Release, family_id: str) -> tuple[Any, str | None]:
+    """The family's plot coloured by pretraining data, and its explorer query (None when it has no result)."""
+    query = explorer_query(rel, family=family_id, extra=(("color", "pretrain_dataset"), ("marker", "resolution")))
+    return _plot_of(rel, query), query
+
+
+def _plot_of(rel: Release, query: str | None) -> Any:
     from viewer.explorer import plot_item
     from viewer.select import select_points
 
-    spec = parse_spec(MultiDict([("family", family_id), ("color", "pretrain_dataset"), ("marker", "resolution")]), rel)
-    sel = select_points(rel, spec)
-    if sel.points.is_empty():
-        return None, spec.query()
-    item, _ = plot_item(rel, sel, spec)
-    return item, spec.query()
+    if query is None:
+        return None
+    spec = parse_spec(MultiDict(parse_qsl(query)), rel)
+    item, _ = plot_item(rel, select_points(rel, spec), spec)
+    return item
 
 
 def _one_or_404(rel: Release, table: str, key: str, value: str, what: str, plural: str) -> dict[str, Any]:
@@ -105,31 +112,39 @@ def _checkpoints_of(rel: Release, backbones: list[str]) -> list[str]:
 bp.add_app_template_filter(fmt, "fmt")
 
 
+@bp.app_template_filter("inline_code")
+def inline_code(text: str) -> Markup:
+    """Changelog text with its `backticked` names set as code (the text itself escaped first)."""
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(text))))  # noqa: S704 - escaped above
+
+
 @bp.app_template_filter("zip_px")
 def zip_px(values: Any) -> list[tuple[str, str]]:
     return [(v, f"{v}px") for v in values]
 
 
+ENTITY_TARGETS = {"family_id": ("pages.family", "family_id"), "backbone_id": ("pages.backbone", "backbone_id"),
+                  "head_id": ("pages.head", "head_id"), "source_id": ("pages.source", "source_id"),
+                  "params_source_id": ("pages.source", "source_id"), "eval_dataset_id": ("pages.dataset", "dataset_id"),
+                  "pretrain_dataset_id": ("pages.dataset", "dataset_id"), "dataset_id": ("pages.dataset", "dataset_id"),
+                  "train_dataset_id": ("pages.dataset", "dataset_id")}
+LINKED_COLUMNS = frozenset({*ENTITY_TARGETS, "checkpoint_id"})
+
+
 @bp.app_template_global()
 def entity_url(column: str, value: Any) -> str | None:
-    """The viewer page a column's value links to, if any."""
-    from flask import url_for
-
-    if value is None:
+    """The viewer page a column's value links to, if any (a checkpoint: its row on its backbone's page)."""
+    if value is None or column not in LINKED_COLUMNS:
         return None
     if column == "checkpoint_id":
         from viewer.discover import checkpoint_url
 
         return checkpoint_url(value)
-    targets = {"family_id": "pages.family", "backbone_id": "pages.backbone", "head_id": "pages.head",
-               "source_id": "pages.source", "params_source_id": "pages.source", "eval_dataset_id": "pages.dataset",
-               "pretrain_dataset_id": "pages.dataset", "dataset_id": "pages.dataset", "train_dataset_id": "pages.dataset"}
-    endpoint = targets.get(column)
-    if not endpoint:
-        return None
-    arg = {"pages.family": "family_id", "pages.backbone": "backbone_id", "pages.head": "head_id",
-           "pages.source": "source_id", "pages.dataset": "dataset_id"}[endpoint]
+    endpoint, arg = ENTITY_TARGETS[column]
     return url_for(endpoint, **{arg: value})
+
+
+bp.record_once(lambda state: state.app.jinja_env.globals.update(linked_columns=LINKED_COLUMNS))
 
 
 @bp.route("/families")
@@ -191,15 +206,8 @@ def backbone(backbone_id: str) -> str:
 def _backbone_plot(rel: Release, backbone_id: str, family_id: str) -> tuple[Any, str | None]:
     """The family's plot with this backbone's points highlighted, and its explorer query (None when the
     backbone has no result to plot)."""
-    from viewer.explorer import plot_item
-    from viewer.select import select_points
-
     query = explorer_query(rel, backbone=backbone_id, family=family_id, highlight=(backbone_id,))
-    if query is None:
-        return None, None
-    spec = parse_spec(MultiDict(parse_qsl(query)), rel)
-    item, _ = plot_item(rel, select_points(rel, spec), spec)
-    return item, query
+    return _plot_of(rel, query), query
 
 
 @bp.route("/heads")
@@ -262,7 +270,8 @@ def dataset(dataset_id: str) -> str:
     return render_template("dataset.html", entity=entity, results=shown, totals=totals, page=page, pages=pages,
                            first_row=start + 1, page_size=DATASET_PAGE, release=rel, release_version=rel.version,
                            result_columns=RESULT_COLUMNS, explorer_query=explorer_query(rel, dataset=dataset_id),
-                           cards=_dataset_cards(rel, dataset_id, present), pretrained=pretrained,
+                           cards=rel.cached(f"dataset_cards|{dataset_id}", lambda: _dataset_cards(rel, dataset_id, present)),
+                           pretrained=pretrained,
                            families=present.get_column("family_id").n_unique(),
                            checkpoints=present.get_column("checkpoint_id").n_unique())
 

@@ -144,7 +144,7 @@ def parse_board(args: MultiDict, rel: Release, dataset: str, metric: str) -> Boa
     for f in families:
         if f not in rel.names["families"]:
             raise BadQuery("family", f, sorted(rel.names["families"]))
-    gpu, precision = _throughput_context(args, rel, series)
+    gpu, precision = _throughput_context(args, rel, series, task)
     best = _pick(args, "best", ["result", "backbone"], "result")
     page = _one(args, "page") or "1"
     if not page.isdigit() or not 1 <= int(page) <= 100000:
@@ -156,15 +156,21 @@ def parse_board(args: MultiDict, rel: Release, dataset: str, metric: str) -> Boa
                  max_params=_number(args, "max_params"), best=best, page=int(page), notes=tuple(notes))
 
 
-def _throughput_context(args: MultiDict, rel: Release, series: pl.DataFrame) -> tuple[str, str]:
+def _board_throughput(rel: Release, series: pl.DataFrame, task: str) -> pl.DataFrame:
+    """Throughput figures of a board's backbones measured for the board's task."""
+    return rel.tables["throughput"].filter(pl.col("backbone_id").is_in(series.get_column("backbone_id").unique().to_list())
+                                           & (pl.col("task_id") == task))
+
+
+def _throughput_context(args: MultiDict, rel: Release, series: pl.DataFrame, task: str) -> tuple[str, str]:
     """The GPU and precision of the throughput column: as asked, else the pair with the most figures for
-    this board's backbones (a stated GPU before 'unknown')."""
+    this board's backbones and task (a stated GPU before 'unknown'); empty when there is none."""
     tp = rel.tables["throughput"]
     gpu = _pick(args, "gpu", sorted(set(tp.get_column("gpu_id").to_list())), "")
     precision = _pick(args, "precision", sorted(set(tp.get_column("precision_id").to_list())), "")
     if gpu and precision:
         return gpu, precision
-    mine = tp.filter(pl.col("backbone_id").is_in(series.get_column("backbone_id").unique().to_list()))
+    mine = _board_throughput(rel, series, task)
     if gpu:
         mine = mine.filter(pl.col("gpu_id") == gpu)
     if precision:
@@ -273,8 +279,7 @@ def board_options(rel: Release, board: Board) -> dict[str, Any]:
     """The choices the board's form offers: only values present on this dataset and metric."""
     series = board_series(rel, board.dataset, board.metric)
     protocol = protocol_filter(series, board.spec(), board.metric)
-    tp = rel.tables["throughput"].filter(pl.col("backbone_id").is_in(series.get_column("backbone_id").unique().to_list()))
-    pairs = sorted(set(tp.select("gpu_id", "precision_id").iter_rows()))
+    pairs = sorted(set(_board_throughput(rel, series, board.task).select("gpu_id", "precision_id").iter_rows()))
 
     def present(frame: pl.DataFrame, column: str) -> list[str]:
         values = {str(v) for v in frame.get_column(column).drop_nulls().unique().to_list()}

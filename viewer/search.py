@@ -31,6 +31,8 @@ class Entry:
     args: tuple[tuple[str, str], ...]
     anchor: str
     name_key: str  # the name, normalised
+    key_norm: str  # the id, normalised
+    name_words: tuple[str, ...]  # the name's words, lower case
     haystack: str  # name, id and aliases, normalised, separated by '|'
 
 
@@ -54,8 +56,8 @@ def _words(text: str) -> list[str]:
 def _entry(kind: str, key: str, name: str, detail: str, endpoint: str, arg: str, aliases: list[str | None],
            anchor: str = "", page_key: str | None = None) -> Entry:
     texts = [name, key, *(a for a in aliases if a)]
-    return Entry(kind, key, name, detail, endpoint, ((arg, page_key or key),), anchor, normalise(name),
-                 "|".join(normalise(t) for t in texts))
+    return Entry(kind, key, name, detail, endpoint, ((arg, page_key or key),), anchor, normalise(name), normalise(key),
+                 tuple(_words(name)), "|".join(normalise(t) for t in texts))
 
 
 def build_index(rel: Release) -> list[Entry]:
@@ -94,15 +96,12 @@ def checkpoint_anchor(checkpoint_id: str) -> str:
     return "checkpoint-" + checkpoint_id
 
 
-def _score(entry: Entry, query_key: str, words: list[str]) -> int | None:
-    if any(w not in entry.haystack for w in words):
-        return None
-    if query_key == entry.name_key or query_key == normalise(entry.key):
+def _score(entry: Entry, query_key: str, words: list[str]) -> int:
+    if query_key == entry.name_key or query_key == entry.key_norm:
         return 0
     if entry.name_key.startswith(query_key):
         return 1
-    name_words = _words(entry.name)
-    if all(any(nw.startswith(w) for nw in name_words) for w in words):
+    if all(any(nw.startswith(w) for nw in entry.name_words) for w in words):
         return 2
     return 3
 
@@ -115,13 +114,9 @@ def search(index: list[Entry], query: str, kinds: tuple[str, ...] = KINDS) -> li
     if not words:
         return []
     query_key = "".join(words)
-    hits = []
-    for entry in index:
-        if entry.kind not in kinds:
-            continue
-        score = _score(entry, query_key, words)
-        if score is not None:
-            hits.append(Hit(entry, score))
+    first, rest = words[0], words[1:]
+    found = [e for e in index if first in e.haystack and e.kind in kinds and all(w in e.haystack for w in rest)]
+    hits = [Hit(e, _score(e, query_key, words)) for e in found]
     hits.sort(key=lambda h: (h.score, KINDS.index(h.entry.kind), len(h.entry.name), h.entry.name.lower(), h.entry.key))
     return hits
 
