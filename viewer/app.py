@@ -15,6 +15,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, NotFound
 
+from viewer import compression
 from viewer.data import Release, ReleaseStore
 from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
@@ -163,6 +164,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json = HtmlSafeJSONProvider(app)
     init_app(app)
     _register_errors(app)
+    compression.init_app(app)  # before the response cache: it stores plain bodies
     _register_caching(app)
 
     bokeh_static = Path(bokehjs_path()) / "js"
