@@ -20,7 +20,7 @@ from viewer.data import Release, ReleaseStore
 from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
 
-ASSET_VERSION = "2"  # bump when static files change, so long-cached URLs change too
+ASSET_VERSION = "3"  # bump when static files change, so long-cached URLs change too
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
