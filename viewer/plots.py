@@ -82,7 +82,7 @@ def build_scatter(
     fig = figure(height=height, x_axis_type=x_type, y_axis_type=y_type,  # type: ignore[arg-type]
                  x_axis_label=x_label, y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
                  toolbar_location="above", sizing_mode="stretch_width", min_border_left=10, min_border_right=10)
-    source = ColumnDataSource({k: data[k] for k in DATA_COLUMNS}, name="points")
+    source = ColumnDataSource({k: data[k] for k in DATA_COLUMNS}, name="point-data")
     view = CDSView(filter=BooleanFilter(booleans=shown if shown is not None else [True] * len(data["x"]), name="shown"))
     points = fig.scatter("x", "y", source=source, view=view, marker="marker", size=10, fill_alpha=0.8,
                          fill_color="color", line_color="#222222", line_width=0.5, name="points")
@@ -139,7 +139,7 @@ class ScatterTemplates:
             attrs = node.get("attributes") if node.get("type") == "object" else None
             if attrs is not None:
                 name, kind = attrs.get("name"), node.get("name")
-                if kind == "ColumnDataSource" and name == "points":
+                if kind == "ColumnDataSource" and name == "point-data":
                     attrs["data"] = {"type": "map", "entries": [[k, data[k]] for k in DATA_COLUMNS]}
                 elif kind == "ColumnDataSource" and name == "pareto":
                     attrs["data"] = {"type": "map", "entries": [["x", list(pareto_x)], ["y", list(pareto_y)]]}

@@ -53,7 +53,7 @@
   function setHidden(hidden, updateUrl) {
     state.hidden = hidden.slice().sort();
     var filter = bokehModel("shown");
-    var source = bokehModel("points");
+    var source = bokehModel("point-data");
     if (filter && source) {
       var groups = source.data.group;
       var booleans = [];
