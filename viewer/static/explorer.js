@@ -203,7 +203,7 @@
 
   function embedFromPage() {
     var data = document.getElementById("plot-item");
-    if (data) { embedPlot(JSON.parse(data.textContent)); }
+    return data ? embedPlot(JSON.parse(data.textContent)) : Promise.resolve();
   }
 
   document.addEventListener("click", function (event) {
@@ -276,7 +276,7 @@
     pending = new AbortController();
     region.classList.add("loading");
     rememberPanels();
-    return fetch("/plot.json?" + query, { signal: pending.signal, headers: { "Accept": "application/json" } })
+    return fetch("/plot-region.json?" + query, { signal: pending.signal, headers: { "Accept": "application/json" } })
       .then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       })
@@ -339,6 +339,7 @@
   var controls = document.getElementById("controls");
   if (controls && window.matchMedia("(max-width: 800px)").matches) { controls.open = false; }  // plot first on phones
   history.replaceState({ query: window.location.search.replace(/^\?/, "") }, "", window.location.href);
-  enhanceSelects(document.getElementById("explorer-form"));
-  embedFromPage();
+  // the searchable selects after the plot: a person sees the plot first
+  var enhance = function () { enhanceSelects(document.getElementById("explorer-form")); };
+  embedFromPage().then(enhance, enhance);
 })();
