@@ -175,7 +175,7 @@ def report(name: str, releases: Path, n: int, big: bool = False, browser: bool =
             cached.warm(path)
         hits = {label: latency(cached.port, path, n * 2) for label, path in pages.items()}
         page_sizes = sizes(cached.port, "/")
-        json_sizes = sizes(cached.port, "/plot.json?x=params")
+        json_sizes = sizes(cached.port, "/plot-region.json?x=params")
         rps = throughput(cached.port, "/", clients=8, seconds=5) if not big else None
         drawn = time_to_plot(cached.port, 15) if browser and not big else None
     finally:
@@ -186,7 +186,7 @@ def report(name: str, releases: Path, n: int, big: bool = False, browser: bool =
         print(f"  {label:<20} {p50:>10.1f} ms {p95:>5.1f} ms {c50:>8.2f} ms {c95:>5.2f} ms")
     print("  default page (HTML with its embedded plot data, BokehJS excluded): "
           + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in page_sizes.items()))
-    print("  one form change (/plot.json): " + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in json_sizes.items()))
+    print("  one form change (/plot-region.json): " + ", ".join(f"{k} {v / 1024:.0f} KB" for k, v in json_sizes.items()))
     if rps is not None:
         print(f"  default page, 8 concurrent client processes (cached, brotli): {rps:.0f} requests/s")
     if isinstance(drawn, list):

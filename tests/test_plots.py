@@ -129,8 +129,10 @@ def test_the_cached_plot_fills_data_filter_and_frontier() -> None:
         for name in DATA_COLUMNS:
             data[name].append(float(i) if name in ("x", "y") else f"{name}{i}")
     options = {"x_label": "X", "y_label": "Y", "x_type": "linear", "y_type": "log", "shown": [i % 3 != 0 for i in range(12)],
+               "colors": {f"group{i}": f"#0000{i:02d}" for i in range(12)}, "markers": {f"marker_group{i}": "square" for i in range(12)},
                "pareto": True, "pareto_x": [1.0, 2.0], "pareto_y": [3.0, 4.0]}
     fast = ScatterTemplates().render(data, **options)  # type: ignore[arg-type]
     assert normalised(fast) == normalised(json_item(build_scatter(data, **options), "plot"))  # type: ignore[arg-type]
     text = json.dumps(fast)
     assert '"booleans": [false, true, true, false' in text
+    assert '"palette": ["#000000", "#000001", "#000002"' in text

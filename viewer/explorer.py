@@ -16,7 +16,7 @@ from markupsafe import Markup
 from viewer.app import get_release
 from viewer.data import TASK_METRICS, Release
 from viewer.formatting import fmt
-from viewer.plots import MARKER_SVG, MARKERS, OTHER_COLOR, OTHER_MARKER, PALETTE, assign, build_scatter, fold
+from viewer.plots import CODED, MARKER_SVG, MARKERS, OTHER_COLOR, OTHER_MARKER, PALETTE, assign, build_scatter, fold
 from viewer.query import (
     ANY,
     CATEGORIES,
@@ -149,9 +149,8 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
     markers = assign(sorted(set(marker_groups) - {OTHER_GROUP}), _rank(rel, spec.marker), MARKERS) | {OTHER_GROUP: OTHER_MARKER}
     xs, ys = _epoch_ms(points["x"].to_list()), _epoch_ms(points["y"].to_list())
     data: dict[str, list] = {
-        "x": xs, "y": ys,
+        "x": xs, "y": ys, "group": color_groups, "marker_group": marker_groups,
         "backbone_id": points["backbone_id"].to_list(),
-        "color": [colors[g] for g in color_groups], "marker": [markers[g] for g in marker_groups], "group": color_groups,
         "x_text": [_axis_value_text(v, spec.x.kind) for v in points["x"].to_list()],
         "y_text": [_axis_value_text(v, spec.y.kind) for v in points["y"].to_list()],
         "source": [f"{s}, {w}" for s, w in zip(points["source_id"].to_list(), points["where"].to_list(), strict=True)],
@@ -171,18 +170,25 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
         key = "x_text" if spec.x.kind in ("throughput", "latency") else "y_text"
         data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs, strict=True)]
+    codes: dict[str, list[str]] = {}
+    for name in CODED:  # a few distinct values each: send each once, and an index per point
+        distinct = list(dict.fromkeys(data[name]))
+        where = {v: i for i, v in enumerate(distinct)}
+        codes[name], data[name] = distinct, [where[v] for v in data[name]]
     hidden = set(spec.hide)
     front = sorted((i for i, on in enumerate(points["pareto"].to_list()) if on), key=lambda i: (xs[i], ys[i]))
     options = {
         "x_label": sel.x_label, "y_label": sel.y_label,
         "x_type": "datetime" if spec.x.kind == "date" else spec.x_scale,
         "y_type": "datetime" if spec.y.kind == "date" else spec.y_scale,
+        "colors": {g: colors[g] for g in sorted(set(color_groups))},
+        "markers": {g: markers[g] for g in sorted(set(marker_groups))},
         "shown": [g not in hidden for g in color_groups],
         "pareto": spec.pareto, "pareto_x": [xs[i] for i in front], "pareto_y": [ys[i] for i in front],
         "link_template": url_for("pages.backbone", backbone_id="BACKBONE").replace("BACKBONE", "@backbone_id"),
         "pareto_step": "before" if sel.x_higher_is_better else "after",
     }
-    return {"data": data, **options}, _legend(rel, spec, color_groups, marker_groups, colors, markers)
+    return {"data": data, **options}, {**_legend(rel, spec, color_groups, marker_groups, colors, markers), "codes": codes}
 
 
 def _legend(rel: Release, spec: Spec, color_groups: list[str], marker_groups: list[str], colors: dict[str, str],
@@ -445,13 +451,12 @@ def plot_json() -> Response:
 
 @bp.route("/plot-region.json")
 def plot_region() -> Response:
-    """What the page redraws after a form change: its server-rendered region and the plot, without the
-    JSON twin's every-row list (a tenth of the bytes)."""
+    """What the page redraws after a form change: its server-rendered region (the plot's item included),
+    without the JSON twin's every-row list and second copy of the plot."""
     rel = get_release()
     spec = parse_spec(request.args, rel)
     ctx = _context(rel, spec)
-    return jsonify({"query": ctx["query"], "title": ctx["title"], "main_html": render_template("_explorer_main.html", **ctx),
-                    "plot": ctx["plot_item"]})
+    return jsonify({"query": ctx["query"], "title": ctx["title"], "main_html": render_template("_explorer_main.html", **ctx)})
 
 
 CSV_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",

@@ -12,7 +12,15 @@ import json
 from collections.abc import Mapping, Sequence
 
 import colorcet
-from bokeh.models import BooleanFilter, CDSView, ColumnDataSource, OpenURL, TapTool  # type: ignore[attr-defined]
+from bokeh.models import (  # type: ignore[attr-defined]
+    BooleanFilter,
+    CategoricalColorMapper,
+    CategoricalMarkerMapper,
+    CDSView,
+    ColumnDataSource,
+    OpenURL,
+    TapTool,
+)
 from bokeh.plotting import figure
 
 GLASBEY = "glasbey_category10"
@@ -33,8 +41,10 @@ TOOLTIP_FIELDS = (
     ("Backbone", "backbone"), ("Checkpoint", "checkpoint"), ("Pretraining", "pretraining"),
     ("Fine-tuning chain", "chain"), ("Head", "head"), ("Schedule", "schedule"), ("Protocol", "protocol"),
 )
-DATA_COLUMNS = ("x", "y", "backbone_id", "color", "marker", "group", "x_text", "y_text", "source", "x_source",
-                *(field for _, field in TOOLTIP_FIELDS))
+# Columns of the plot's data source. The columns in CODED repeat a few values: they hold each value's
+# index into the item's "codes" lists, which keeps the page small and BokehJS quick.
+CODED = ("backbone", "source", "x_source", "pretraining", "chain", "head", "schedule", "protocol")
+DATA_COLUMNS = ("x", "y", "group", "marker_group", "backbone_id", "checkpoint", "x_text", "y_text", *CODED)
 
 
 def assign(groups: Sequence[str], rank: Mapping[str, int], choices: Sequence[str]) -> dict[str, str]:
@@ -68,6 +78,8 @@ def build_scatter(
     y_label: str,
     x_type: str,
     y_type: str,
+    colors: Mapping[str, str],
+    markers: Mapping[str, str],
     shown: list[bool] | None = None,
     pareto: bool = False,
     pareto_x: Sequence[float] = (),
@@ -76,16 +88,22 @@ def build_scatter(
     pareto_step: str = "after",
     height: int = 470,
 ) -> figure:
-    """Scatter of result points: one renderer, colour and marker per point from the data, points of
-    hidden groups filtered out by `shown`, the Pareto frontier as a dashed step line, a click opens
-    the point's backbone page. `data` holds DATA_COLUMNS, one value per point."""
+    """Scatter of result points: one renderer, each point's colour from its group and its marker from
+    its marker group (`colors` and `markers` map groups to them), points of hidden groups filtered out
+    by `shown`, the Pareto frontier as a dashed step line, a click opens the point's backbone page.
+    `data` holds DATA_COLUMNS, one value per point."""
     fig = figure(height=height, x_axis_type=x_type, y_axis_type=y_type,  # type: ignore[arg-type]
                  x_axis_label=x_label, y_axis_label=y_label, tools="pan,wheel_zoom,box_zoom,reset,save",
                  toolbar_location="above", sizing_mode="stretch_width", min_border_left=10, min_border_right=10)
     source = ColumnDataSource({k: data[k] for k in DATA_COLUMNS}, name="point-data")
     view = CDSView(filter=BooleanFilter(booleans=shown if shown is not None else [True] * len(data["x"]), name="shown"))
-    points = fig.scatter("x", "y", source=source, view=view, marker="marker", size=10, fill_alpha=0.8,
-                         fill_color="color", line_color="#222222", line_width=0.5, name="points")
+    color_map = CategoricalColorMapper(factors=list(colors) or ["-"], palette=list(colors.values()) or [OTHER_COLOR],
+                                       name="colors")
+    marker_map = CategoricalMarkerMapper(factors=list(markers) or ["-"], markers=list(markers.values()) or ["circle"],
+                                         name="markers")
+    points = fig.scatter("x", "y", source=source, view=view, marker={"field": "marker_group", "transform": marker_map},
+                         size=10, fill_alpha=0.8, fill_color={"field": "group", "transform": color_map},
+                         line_color="#222222", line_width=0.5, name="points")
     if pareto:
         fsrc = ColumnDataSource({"x": list(pareto_x), "y": list(pareto_y)}, name="pareto")
         # "after" when lower x is better (cost axes), "before" when higher x is better (throughput)
@@ -115,13 +133,13 @@ class ScatterTemplates:
 
             x_type, y_type, pareto, link_template, pareto_step = key
             fig = build_scatter({name: [] for name in DATA_COLUMNS}, x_label="__X__", y_label="__Y__", x_type=x_type,
-                                y_type=y_type, shown=[], pareto=pareto, link_template=link_template,
-                                pareto_step=pareto_step)
+                                y_type=y_type, colors={"__g": "#000000"}, markers={"__m": "circle"}, shown=[],
+                                pareto=pareto, link_template=link_template, pareto_step=pareto_step)
             self._skeletons[key] = json.dumps(json_item(fig, "plot"))  # type: ignore[arg-type]
         return self._skeletons[key]
 
     def render(self, data: dict[str, list], *, x_label: str, y_label: str, x_type: str, y_type: str,
-               shown: list[bool] | None = None, pareto: bool = False, pareto_x: Sequence[float] = (),
+               colors: Mapping[str, str], markers: Mapping[str, str], shown: list[bool] | None = None, pareto: bool = False, pareto_x: Sequence[float] = (),
                pareto_y: Sequence[float] = (), link_template: str = "/backbones/@backbone_id",
                pareto_step: str = "after") -> dict:
         """The json_item of build_scatter(data, ...), filled into a cached skeleton."""
@@ -145,10 +163,15 @@ class ScatterTemplates:
                     attrs["data"] = {"type": "map", "entries": [["x", list(pareto_x)], ["y", list(pareto_y)]]}
                 elif kind == "BooleanFilter" and name == "shown":
                     attrs["booleans"] = booleans
+                elif kind == "CategoricalColorMapper" and name == "colors":
+                    attrs["factors"], attrs["palette"] = list(colors) or ["-"], list(colors.values()) or [OTHER_COLOR]
+                elif kind == "CategoricalMarkerMapper" and name == "markers":
+                    attrs["factors"], attrs["markers"] = list(markers) or ["-"], list(markers.values()) or ["circle"]
                 elif attrs.get("axis_label") in ("__X__", "__Y__"):
                     attrs["axis_label"] = x_label if attrs["axis_label"] == "__X__" else y_label
             for key, value in node.items():
-                if key not in ("data", "booleans") and isinstance(value, (dict, list)):  # filled data holds no models
+                if key not in ("data", "booleans", "factors", "palette", "markers") and isinstance(value, (dict, list)):
+                    # filled data holds no models
                     patch(value)
 
         patch(doc)

@@ -146,14 +146,19 @@
     if (!card) { return; }
     if (!hit) { card.hidden = true; card.removeAttribute("data-index"); return; }
     var d = hit.data, i = hit.index, fig = pointsView().fig;
+    var codes = (state.item && state.item.legend && state.item.legend.codes) || {};
+    var value = function (name) {  // a coded column holds indices into the item's lists of values
+      var v = d[name][i];
+      return codes[name] ? codes[name][v] : v;
+    };
     if (card.getAttribute("data-index") !== String(i)) {
       card.innerHTML = "";
-      card.appendChild(el("div", { "class": "head" }, d.backbone[i]));
+      card.appendChild(el("div", { "class": "head" }, value("backbone")));
       var dl = el("dl");
       var rows = [[fig.model.left[0].axis_label, d.y_text[i]], [fig.model.below[0].axis_label, d.x_text[i]]];
-      TOOLTIP.forEach(function (f) { rows.push([f[0], d[f[1]][i]]); });
-      rows.push(["Source", d.source[i]]);
-      if (d.x_source[i]) { rows.push(["Other axis from", d.x_source[i]]); }
+      TOOLTIP.forEach(function (f) { rows.push([f[0], value(f[1])]); });
+      rows.push(["Source", value("source")]);
+      if (value("x_source")) { rows.push(["Other axis from", value("x_source")]); }
       rows.forEach(function (r) {
         if (r[1] === "" || r[1] === "-" || r[1] === null) { return; }
         dl.appendChild(el("dt", {}, r[0]));
@@ -292,7 +297,7 @@
         restorePanels();
         enhanceSelects(document.getElementById("explorer-form"));
         document.title = result.body.title + " · Heedless Backbones";
-        embedPlot(result.body.plot);
+        embedFromPage();
         if (push) { history.pushState({ query: result.body.query }, "", "/?" + result.body.query); }
         else { history.replaceState({ query: result.body.query }, "", "/?" + result.body.query); }
         region.dispatchEvent(new CustomEvent("explorer:updated", { bubbles: true }));
