@@ -99,8 +99,8 @@ def build_scatter(
     view = CDSView(filter=BooleanFilter(booleans=shown if shown is not None else [True] * len(data["x"]), name="shown"))
     color_map = CategoricalColorMapper(factors=list(colors) or ["-"], palette=list(colors.values()) or [OTHER_COLOR],
                                        name="colors")
-    marker_map = CategoricalMarkerMapper(factors=list(markers) or ["-"], markers=list(markers.values()) or ["circle"],
-                                         name="markers")
+    marker_map = CategoricalMarkerMapper(factors=list(markers) or ["-"],
+                                         markers=list(markers.values()) or ["circle"], name="markers")  # type: ignore[arg-type]
     points = fig.scatter("x", "y", source=source, view=view, marker={"field": "marker_group", "transform": marker_map},
                          size=10, fill_alpha=0.8, fill_color={"field": "group", "transform": color_map},
                          line_color="#222222", line_width=0.5, name="points")
