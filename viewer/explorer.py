@@ -79,27 +79,49 @@ def _url_maker(endpoint: str, arg: str) -> Any:
     return lambda value: template.replace("__ID__", quote(str(value), safe="")) if value is not None else None
 
 
+_ROW_COLUMNS = ("family_id", "backbone_id", "checkpoint_id", "pretrain_dataset_id", "pretrain_method_id", "chain",
+                "head_id", "dataset_id", "resolution_px", "schedule", "adaptation_id", "test_time_id", "eval_split", "y",
+                "x", "source_id", "where", "first_published", "result_id", "pareto", "citations", "conflict",
+                "x_source_id", "x_where", "x_result_id", "x_head_id", "x_schedule", "x_adaptation_id", "x_test_time_id",
+                "x_split", "batch_size")
+
+
 def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
     """The plotted points as table rows (display values, ids, sort keys), sorted as asked."""
+    cols = sel.points.select(_ROW_COLUMNS).to_dict(as_series=False)
+    names = rel.names
+    families, backbones, datasets, heads = names["families"], names["backbones"], names["datasets"], names["heads"]
+    methods = names["pretraining_methods"]
+    protocols: dict[tuple, str] = {}  # a few distinct protocols: each put in words once
+
+    def protocol(a: str | None, t: str | None, sp: str | None) -> str:
+        key = (a, t, sp)
+        if key not in protocols:
+            protocols[key] = protocol_text(rel, a, t, sp)
+        return protocols[key]
+
     rows = []
-    for r in sel.points.iter_rows(named=True):
+    for i in range(sel.points.height):
+        r = {c: cols[c][i] for c in _ROW_COLUMNS}
         rows.append({
-            "family": rel.name("families", r["family_id"]), "family_id": r["family_id"],
-            "backbone": rel.name("backbones", r["backbone_id"]), "backbone_id": r["backbone_id"],
+            "family": families.get(r["family_id"], r["family_id"]), "family_id": r["family_id"],
+            "backbone": backbones.get(r["backbone_id"], r["backbone_id"]), "backbone_id": r["backbone_id"],
             "checkpoint": r["checkpoint_id"],
-            "pretraining": f"{rel.name('datasets', r['pretrain_dataset_id'])}, {rel.name('pretraining_methods', r['pretrain_method_id'])}",
+            "pretraining": f"{datasets.get(r['pretrain_dataset_id'], r['pretrain_dataset_id'])}, "
+                           f"{methods.get(r['pretrain_method_id'], r['pretrain_method_id'])}",
             "pretrain_dataset_id": r["pretrain_dataset_id"],
-            "chain": r["chain"], "head": rel.name("heads", r["head_id"]), "head_id": r["head_id"],
-            "dataset": rel.name("datasets", r["dataset_id"]),
+            "chain": r["chain"], "head": heads.get(r["head_id"], r["head_id"]) if r["head_id"] is not None else "",
+            "head_id": r["head_id"],
+            "dataset": datasets.get(r["dataset_id"], r["dataset_id"]),
             "resolution": r["resolution_px"], "schedule": r["schedule"],
-            "protocol": protocol_text(rel, r["adaptation_id"], r["test_time_id"], r["eval_split"]),
+            "protocol": protocol(r["adaptation_id"], r["test_time_id"], r["eval_split"]),
             "y": r["y"], "x": r["x"], "source": r["source_id"],
             "where": r["where"], "date": r["first_published"], "result_id": r["result_id"], "pareto": r["pareto"],
             "citations": r["citations"], "conflict": r["conflict"],
             "x_source": r["x_source_id"], "x_where": r["x_where"], "x_result_id": r["x_result_id"],
-            "x_head": rel.name("heads", r["x_head_id"]), "x_schedule": r["x_schedule"],
-            "x_protocol": protocol_text(rel, r["x_adaptation_id"], r["x_test_time_id"], r["x_split"])
-            if r["x_result_id"] else "",
+            "x_head": heads.get(r["x_head_id"], r["x_head_id"]) if r["x_head_id"] is not None else "",
+            "x_schedule": r["x_schedule"],
+            "x_protocol": protocol(r["x_adaptation_id"], r["x_test_time_id"], r["x_split"]) if r["x_result_id"] else "",
             "batch_size": r["batch_size"],
         })
     if spec.sort:
@@ -157,14 +179,15 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
         "x_source": _x_provenance(rel, points, spec),
         "backbone": [rel.name("backbones", b) for b in points["backbone_id"].to_list()],
         "checkpoint": points["checkpoint_id"].to_list(),
-        "pretraining": [f"{rel.name('datasets', d)}, {rel.name('pretraining_methods', m)}"
-                        for d, m in zip(points["pretrain_dataset_id"].to_list(), points["pretrain_method_id"].to_list(), strict=True)],
+        "pretraining": _each_distinct(lambda d, m: f"{rel.name('datasets', d)}, {rel.name('pretraining_methods', m)}",
+                                      points["pretrain_dataset_id"].to_list(), points["pretrain_method_id"].to_list()),
         "chain": points["chain"].to_list(),
-        "head": [rel.name("heads", h) or "-" for h in points["head_id"].to_list()],
-        "schedule": [fmt(s) or "-" for s in points["schedule"].to_list()],
-        "protocol": [protocol_text(rel, a, t, sp) + (" · values differ between documents" if c else "")
-                     for a, t, sp, c in zip(points["adaptation_id"].to_list(), points["test_time_id"].to_list(),
-                                            points["eval_split"].to_list(), points["conflict"].to_list(), strict=True)],
+        "head": _each_distinct(lambda h: rel.name("heads", h) or "-", points["head_id"].to_list()),
+        "schedule": _each_distinct(lambda s: fmt(s) or "-", points["schedule"].to_list()),
+        "protocol": _each_distinct(
+            lambda a, t, sp, c: protocol_text(rel, a, t, sp) + (" · values differ between documents" if c else ""),
+            points["adaptation_id"].to_list(), points["test_time_id"].to_list(), points["eval_split"].to_list(),
+            points["conflict"].to_list()),
     }
     if spec.x.kind in ("throughput", "latency") or spec.y.kind in ("throughput", "latency"):
         bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
@@ -213,9 +236,22 @@ def _legend(rel: Release, spec: Spec, color_groups: list[str], marker_groups: li
     }
 
 
+def _each_distinct(text: Any, *columns: list) -> list[str]:
+    """text(*values) for each row of the columns, computed once per distinct combination of values."""
+    done: dict[tuple, str] = {}
+    out = []
+    for key in zip(*columns, strict=True):
+        if key not in done:
+            done[key] = text(*key)
+        out.append(done[key])
+    return out
+
+
 def _x_provenance(rel: Release, points: pl.DataFrame, spec: Spec) -> list[str]:
     """The other axis's provenance for the tooltip: source and where, head, schedule, protocol; or the
     throughput figure's source, GPU, precision and batch size."""
+    if points["x_source_id"].null_count() == points.height:
+        return [""] * points.height  # the other axis is the result's own (params, GMACs, date)
     out = []
     tp_axis = next((a for a in (spec.x, spec.y) if a.kind in ("throughput", "latency")), None)
     for r in points.iter_rows(named=True):
