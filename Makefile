@@ -11,7 +11,7 @@ VIEWER_PORT ?= 5000
 DATASETTE_PORT ?= 8001
 ARGS ?=
 
-.PHONY: up setup browser check build release diff serve viewer datasette test test-hostile lint bench bench-pipeline bench-viewer bench-datasette reconcile clean
+.PHONY: up setup browser check build release diff serve viewer datasette test test-hostile lint bench bench-pipeline bench-viewer bench-datasette reconcile clean vendor
 
 up: setup build ## set up, build the release from raw/ and serve the viewer and Datasette
 	$(PY) -m viewer.serve --releases $(RELEASES) --viewer-port $(VIEWER_PORT) --datasette-port $(DATASETTE_PORT)
@@ -64,8 +64,11 @@ bench: bench-pipeline bench-viewer bench-datasette
 bench-pipeline: setup ## build time and peak memory for 4k, 40k and 400k synthetic results
 	$(PY) -m bench.pipeline $(ARGS)
 
-bench-viewer: setup
+bench-viewer: setup ## latency, requests/s, compressed size and time to a drawn plot, on the server `make up` runs
 	$(PY) -m bench.viewer $(ARGS)
+
+vendor: setup ## re-fetch the pinned browser packages (npm pack), check their integrity, copy them into viewer/static/vendor
+	$(PY) -m viewer.vendor
 
 bench-datasette: setup
 	$(PY) -m bench.datasette $(ARGS)

@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from viewer.app import create_app, get_release
 from viewer.explorer import build_figure, plot_item
-from viewer.plots import FAMILY_PALETTE, family_color
+from viewer.plots import GLASBEY, GLASBEY_KEPT, MARKERS, MIN_DELTA_E, OTHER_COLOR, PALETTE, assign, fold
 from viewer.query import parse_spec
 from viewer.select import limit_points, pareto_mask, select_points
 
@@ -39,15 +39,54 @@ def test_the_cached_plot_equals_a_freshly_built_figure(app: Flask, query: str) -
         sel = select_points(rel, spec)
         fast, _ = plot_item(rel, sel, spec)
         again, _ = plot_item(rel, sel, spec)
-        fig, _ = build_figure(rel, sel, spec)
+        fig, legend = build_figure(rel, sel, spec)
+        assert fast.pop("legend") == legend
+        again.pop("legend")
         assert normalised(fast) == normalised(json_item(fig, "plot"))
         assert normalised(again) == normalised(fast)
 
 
-def test_a_family_keeps_its_colour_whatever_else_is_plotted() -> None:
-    families = ["alphanet", "betaformer", "convnext", "swin"]
-    assert family_color("swin", families) == family_color("swin", families + ["zeta"]) == FAMILY_PALETTE[3]
-    assert len(set(FAMILY_PALETTE)) == len(FAMILY_PALETTE)
+def test_the_palette_is_the_glasbey_entries_the_documented_rule_keeps() -> None:
+    import colorcet
+    from coloraide import Color
+
+    kept: list[int] = []
+    chosen = [Color(OTHER_COLOR)]
+    for i, hex_ in enumerate(colorcet.palette[GLASBEY]):
+        colour = Color(hex_)
+        lch = colour.convert("lch")
+        if lch["lightness"] > 80 or lch["chroma"] < 10:
+            continue
+        if all(colour.delta_e(c, method="2000") >= MIN_DELTA_E for c in chosen):
+            kept.append(i)
+            chosen.append(colour)
+    assert tuple(kept) == GLASBEY_KEPT
+    assert len(PALETTE) == 33
+
+
+def test_any_two_palette_colours_differ_by_at_least_15_ciede2000() -> None:
+    from itertools import combinations
+
+    from coloraide import Color
+
+    colours = [*PALETTE, OTHER_COLOR]
+    smallest = min(Color(a).delta_e(Color(b), method="2000") for a, b in combinations(colours, 2))
+    assert smallest >= MIN_DELTA_E
+
+
+def test_a_top_ranked_group_keeps_its_colour_and_others_take_free_ones() -> None:
+    rank = {"swin": 0, "convnext": 1, "vit": 2, "rare": 40}
+    assert assign(["convnext", "swin"], rank, PALETTE) == {"convnext": PALETTE[1], "swin": PALETTE[0]}
+    assert assign(["rare", "vit"], rank, PALETTE) == {"rare": PALETTE[0], "vit": PALETTE[2]}
+    assert assign(["rare", "swin"], rank, PALETTE) == {"rare": PALETTE[1], "swin": PALETTE[0]}
+    with pytest.raises(ValueError, match="15 groups for 14 choices"):
+        assign([f"g{i}" for i in range(15)], {}, MARKERS)
+
+
+def test_fold_keeps_the_largest_groups_and_gathers_the_rest() -> None:
+    groups = ["a"] * 3 + ["b"] * 2 + ["c", "d"]
+    assert fold(groups, 4, "other") == groups
+    assert fold(groups, 3, "other") == ["a"] * 3 + ["b"] * 2 + ["other", "other"]
 
 
 def test_pareto_mask_keeps_ties_and_drops_dominated_points() -> None:
@@ -82,22 +121,18 @@ def test_the_frontier_steps_the_right_way_for_the_x_axis(app: Flask, query: str,
         assert ('"name": "Step"' in text, '"mode": "after"' in text) == (True, mode == "after")
 
 
-def test_the_cached_plot_keeps_the_legend_order_with_many_groups() -> None:
-    from viewer.plots import ScatterTemplates, build_scatter
+def test_the_cached_plot_fills_data_filter_and_frontier() -> None:
+    from viewer.plots import DATA_COLUMNS, ScatterTemplates, build_scatter
 
-    groups = [f"fam{i:02d}" for i in range(12)]
-    data: dict[str, list] = {"x": [], "y": [], "color_group": [], "marker_group": [], "on_pareto": [], "backbone_id": [],
-                             "x_text": [], "y_text": [], "source": [], "backbone": [], "checkpoint": [], "pretraining": [],
-                             "chain": [], "head": [], "schedule": [], "protocol": [], "x_source": []}
-    for i, g in enumerate(groups):
-        for name, value in (("x", float(i)), ("y", float(12 - i)), ("color_group", g), ("marker_group", "m"),
-                            ("on_pareto", i % 2 == 0), ("backbone_id", f"b{i}")):
-            data[name].append(value)
-        for name in ("x_text", "y_text", "source", "backbone", "checkpoint", "pretraining", "chain", "head", "schedule",
-                     "protocol", "x_source"):
-            data[name].append(f"{name}{i}")
-    options = {"x_label": "X", "y_label": "Y", "x_type": "linear", "y_type": "log",
-               "color_labels": {g: f"Family {g[-2:]}" for g in groups}, "colors": {g: f"#0000{i:02d}" for i, g in enumerate(groups)},
-               "markers": {"m": "square"}, "pareto": True}
-    fast = ScatterTemplates().render(data, **options)
-    assert normalised(fast) == normalised(json_item(build_scatter(data, marker_labels={}, **options), "plot"))
+    data: dict[str, list] = {name: [] for name in DATA_COLUMNS}
+    for i in range(12):
+        for name in DATA_COLUMNS:
+            data[name].append(float(i) if name in ("x", "y") else f"{name}{i}")
+    options = {"x_label": "X", "y_label": "Y", "x_type": "linear", "y_type": "log", "shown": [i % 3 != 0 for i in range(12)],
+               "colors": {f"group{i}": f"#0000{i:02d}" for i in range(12)}, "markers": {f"marker_group{i}": "square" for i in range(12)},
+               "pareto": True, "pareto_x": [1.0, 2.0], "pareto_y": [3.0, 4.0]}
+    fast = ScatterTemplates().render(data, **options)  # type: ignore[arg-type]
+    assert normalised(fast) == normalised(json_item(build_scatter(data, **options), "plot"))  # type: ignore[arg-type]
+    text = json.dumps(fast)
+    assert '"booleans": [false, true, true, false' in text
+    assert '"palette": ["#000000", "#000001", "#000002"' in text

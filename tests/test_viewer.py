@@ -45,7 +45,7 @@ def test_default_view_plots_imagenet_top1_against_gmacs(client: FlaskClient) -> 
         ("alphanet_s.in1k", 4.0, 80.0, "alpha2021net"),
         ("betaformer_b.mae_in1k", 17.6, 83.6, "beta2022former"),
     ]
-    assert data["query"] == "y=result&y_task=classification&y_dataset=imagenet_1k&y_metric=top1&x=gmacs&color=family&marker=pretrain_dataset&x_scale=linear&y_scale=linear"
+    assert data["query"] == "y=result&y_task=classification&y_dataset=imagenet_1k&y_metric=top1&x=gmacs&color=family&marker=pretrain_dataset&x_scale=log&y_scale=linear"
 
 
 def test_the_page_embeds_the_plot_and_lists_exactly_the_plotted_points(client: FlaskClient) -> None:
@@ -161,10 +161,14 @@ def test_an_unknown_parameter_is_a_400(client: FlaskClient) -> None:
     assert response.get_json()["parameter"] == "colour"
 
 
-def test_neither_axis_a_result_is_a_400_that_says_why(client: FlaskClient) -> None:
-    body = client.get("/plot.json?y=params&x=gmacs").get_json()
-    assert body["parameter"] == "x"
-    assert "at least one axis must be a result" in body["choices"]
+def test_neither_axis_a_result_plots_one_point_per_backbone_and_resolution(client: FlaskClient) -> None:
+    data = plot(client, "y=params&x=gmacs")
+    assert (data["y_label"], data["x_label"]) == ("Parameters (M, backbone)", "GMACs")
+    # AlphaNet-L's two GMACs figures at 224px stay two points; its two checkpoints at 15 GMACs are one
+    assert sorted((r["backbone"], r["x"], r["y"]) for r in data["rows"]) == [
+        ("AlphaNet-L", 15.0, 90.0), ("AlphaNet-L", 20.0, 90.0), ("AlphaNet-L", 45.0, 90.0),
+        ("AlphaNet-S", 4.0, 25.0), ("BetaFormer-B", 17.6, 86.0)]
+    assert data["pairing"].startswith("Neither axis is a result: each point is one backbone at one evaluation resolution")
 
 
 @pytest.mark.parametrize("path", ["/families/nope", "/backbones/nope", "/heads/nope", "/datasets/nope", "/sources/nope",
@@ -273,7 +277,7 @@ def test_viewer_never_imports_the_pipeline_beyond_its_standard_library_integrity
 
 def test_plot_json_is_a_complete_twin_of_the_page(client: FlaskClient) -> None:
     data = plot(client)
-    assert sorted(data) == ["count", "main_html", "pairing", "plot", "query", "rows", "total", "x_label", "y_label"]
+    assert sorted(data) == ["count", "main_html", "notices", "pairing", "plot", "query", "rows", "title", "total", "x_label", "y_label"]
     assert data["plot"]["target_id"] == "plot"
     assert json.loads(json.dumps(data["plot"]))["doc"]["roots"]
 

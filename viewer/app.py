@@ -31,13 +31,14 @@ from flask.json.provider import DefaultJSONProvider
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, NotFound
 
+from viewer import compression
 from viewer.data import Release, ReleaseStore
 from viewer.headers import SECURITY_HEADERS
 from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
 from viewer.releases import ReleaseDamaged
 
-ASSET_VERSION = "2"  # bump when static files change, so long-cached URLs change too
+ASSET_VERSION = "4"  # bump when static files change, so long-cached URLs change too
 
 
 class HtmlSafeJSONProvider(DefaultJSONProvider):
@@ -274,6 +275,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     except FileNotFoundError:
         pass  # no release yet: every page says so
     _register_errors(app)
+    compression.init_app(app)  # before the response cache: it stores plain bodies
     _register_caching(app)
 
     bokeh_static = Path(bokehjs_path()) / "js"

@@ -21,7 +21,18 @@ CATEGORIES = ("family", "pretrain_dataset", "pretrain_method", "head", "resoluti
 DEFAULT_DATASET = {"classification": "imagenet_1k", "detection": "coco", "semantic_segmentation": "ade20k"}
 DEFAULT_METRIC = {"classification": "top1", "detection": "box_ap", "semantic_segmentation": "miou_ms"}
 MULTI = ("family", "pretrain_dataset", "pretrain_method", "token_mixer", "head", "res",
-         "adaptation", "test_time", "split", "seen", "highlight")
+         "adaptation", "test_time", "split", "seen", "hide", "highlight")
+LOG_KINDS = ("params", "gmacs", "throughput", "latency")  # these span decades: a log axis by default
+OTHER_GROUP = "__other__"  # the legend entry that gathers the smallest colour groups
+CATEGORY_COLUMN = {
+    "family": "family_id",
+    "pretrain_dataset": "pretrain_dataset_id",
+    "pretrain_method": "pretrain_method_id",
+    "head": "head_id",
+    "resolution": "resolution_px",
+    "schedule": "schedule",
+    "token_mixer": "token_mixer_id",
+}
 SCALARS = ("hierarchical", "date_from", "date_to", "x_min", "x_max", "y_min", "y_max", "color", "marker",
            "x_scale", "y_scale", "pareto", "sort", "order", "page", "extra", "pairing", "commercial")
 ANY = "any"  # a protocol filter set to 'any' compares every protocol; absent, it compares like with like
@@ -105,13 +116,15 @@ class Spec:
     y_max: float | None = None
     color: str = "family"
     marker: str = "pretrain_dataset"
-    x_scale: str = "linear"
+    x_scale: str = "log"
     y_scale: str = "linear"
     pareto: bool = False
     sort: str = ""
     order: str = "desc"
     page: int = 1  # page of the table (the plot always shows every point)
     highlight: tuple[str, ...] = ()  # backbone or checkpoint ids whose points stand out; filters nothing
+    hide: tuple[str, ...] = ()  # colour groups hidden from the plot (legend clicks)
+    notices: tuple[str, ...] = ()  # requested values this release cannot honour, said on the page (not in the URL)
 
     def query(self, **changes: object) -> str:
         """The query string of this state (with changes), defaults included: a permalink."""
@@ -166,8 +179,9 @@ def _date(args: MultiDict, name: str) -> dt.date | None:
         raise BadQuery(name, value, "a date written YYYY-MM-DD") from None
 
 
-def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
-    kind = _choice(args, prefix, list(AXIS_KINDS), default.kind)
+def _axis(args: MultiDict, prefix: str, default_kind: str, default: Axis, rel: Release, notes: list[str]) -> Axis:
+    """One axis from its parameters; `default` gives the task, dataset and metric a result axis starts on."""
+    kind = _choice(args, prefix, list(AXIS_KINDS), default_kind)
     if kind == "throughput":
         tp = rel.tables["throughput"]
         # default: the GPU with the most figures, preferring a stated one over 'unknown'
@@ -177,26 +191,48 @@ def _axis(args: MultiDict, prefix: str, default: Axis, rel: Release) -> Axis:
         on_gpu = tp.filter(pl.col("gpu_id") == gpu)
         precisions = on_gpu.group_by("precision_id").len().sort(["len", "precision_id"], descending=[True, False]).get_column("precision_id").to_list()
         precision = _fitting(args, f"{prefix}_precision", sorted(precisions),
-                             sorted(set(tp.get_column("precision_id").to_list())), precisions[0] if precisions else "")
+                             sorted(set(tp.get_column("precision_id").to_list())), precisions[0] if precisions else "",
+                             notes, rel, "precisions", f"throughput on the {rel.name('gpus', gpu)}")
         return Axis(kind=kind, gpu=gpu, precision=precision)
     if kind == "latency":
-        return _latency_axis(args, prefix, rel)
+        return _latency_axis(args, prefix, rel, notes)
     if kind != "result":
         return Axis(kind=kind)
     task = _choice(args, f"{prefix}_task", list(TASK_METRICS), default.task if default.kind == "result" else "classification")
-    # A value the release knows but that does not apply to the chosen task or dataset (a form
-    # left over from another task) falls back to the default; an unknown value is an error.
+    # A value the release knows but that does not apply to the chosen task or dataset (a permalink
+    # asking for what this release lacks) falls back to the default, and the page says so; an
+    # unknown value is an error.
     datasets = rel.present("dataset_id", task)
     fallback = DEFAULT_DATASET[task] if DEFAULT_DATASET[task] in datasets else (datasets[0] if datasets else "")
-    dataset = _fitting(args, f"{prefix}_dataset", datasets, rel.present("dataset_id"), fallback)
+    if default.kind == "result" and default.task == task and default.dataset in datasets:
+        fallback = default.dataset
+    dataset = _fitting(args, f"{prefix}_dataset", datasets, rel.present("dataset_id"), fallback, notes, rel, "datasets",
+                       rel.name("tasks", task))
     all_metrics = sorted({m for ms in TASK_METRICS.values() for m in ms})
-    metric = _fitting(args, f"{prefix}_metric", TASK_METRICS[task], all_metrics, DEFAULT_METRIC[task])
+    # metrics the chosen dataset has values for, in the task's order: choosing ImageNet-C offers mCE
+    counts = metric_counts(rel, task, dataset)
+    metrics = [m for m in TASK_METRICS[task] if m in counts] or TASK_METRICS[task]
+    wanted = default.metric if default.kind == "result" and default.task == task else DEFAULT_METRIC[task]
+    if dataset != DEFAULT_DATASET[task] or wanted not in counts:
+        wanted = max(metrics, key=lambda m: counts.get(m, 0))  # the dataset's most reported metric
+    metric = _fitting(args, f"{prefix}_metric", metrics, all_metrics, wanted,
+                      notes, rel, "metrics", rel.name("datasets", dataset))
     head, res, schedule = (
-        _fitting(args, f"{prefix}_{name}", ["", *rel.present(column, task, dataset)], ["", *rel.present(column)], "")
-        for name, column in (("head", "head_id"), ("res", "resolution_px"), ("schedule", "schedule"))
+        _fitting(args, f"{prefix}_{name}", ["", *rel.present(column, task, dataset)], ["", *rel.present(column)], "",
+                 notes, rel, kind, rel.name("datasets", dataset))
+        for name, column, kind in (("head", "head_id", "heads"), ("res", "resolution_px", ""), ("schedule", "schedule", ""))
     )
     return Axis(kind="result", task=task, dataset=dataset, metric=metric, head=head,
                 res=int(res) if res else None, schedule=int(schedule) if schedule else None)
+
+
+def metric_counts(rel: Release, task: str, dataset: str) -> dict[str, int]:
+    """How many values each metric has on a dataset (memoised on the release, which never changes)."""
+    key = ("metric_counts", task, dataset)
+    if key not in rel._memo:
+        values = rel.values.filter((pl.col("task_id") == task) & (pl.col("dataset_id") == dataset))
+        rel._memo[key] = dict(values.group_by("metric_id").len().iter_rows())
+    return rel._memo[key]  # type: ignore[no-any-return]
 
 
 def _most_common(frame: pl.DataFrame, column: str) -> list[str]:
@@ -205,7 +241,7 @@ def _most_common(frame: pl.DataFrame, column: str) -> list[str]:
             .sort(["known", "len", column], descending=[True, True, False]).get_column(column).to_list())
 
 
-def _latency_axis(args: MultiDict, prefix: str, rel: Release) -> Axis:
+def _latency_axis(args: MultiDict, prefix: str, rel: Release, notes: list[str]) -> Axis:
     """Latency on one device, runtime and precision: never mixed with another context."""
     lat = rel.tables["latency"]
     devices = _most_common(lat, "device_id")
@@ -213,19 +249,28 @@ def _latency_axis(args: MultiDict, prefix: str, rel: Release) -> Axis:
     on_device = lat.filter(pl.col("device_id") == device)
     runtimes = _most_common(on_device, "runtime_id")
     runtime = _fitting(args, f"{prefix}_runtime", sorted(runtimes), sorted(set(lat["runtime_id"].to_list())),
-                       runtimes[0] if runtimes else "")
+                       runtimes[0] if runtimes else "", notes, rel, "runtimes", f"latency on {rel.name('devices', device)}")
     here = on_device.filter(pl.col("runtime_id") == runtime)
     precisions = _most_common(here, "precision_id")
     precision = _fitting(args, f"{prefix}_precision", sorted(precisions), sorted(set(lat["precision_id"].to_list())),
-                         precisions[0] if precisions else "")
+                         precisions[0] if precisions else "", notes, rel, "precisions",
+                         f"latency on {rel.name('devices', device)} with {rel.name('runtimes', runtime)}")
     return Axis(kind="latency", device=device, runtime=runtime, precision=precision)
 
 
-def _fitting(args: MultiDict, name: str, fitting: list[str], known: list[str], default: str) -> str:
+def _fitting(args: MultiDict, name: str, fitting: list[str], known: list[str], default: str,
+             notes: list[str] | None = None, rel: Release | None = None, kind: str = "", where: str = "") -> str:
+    """The requested value when it fits; the default (and a notice saying so) when the release knows the
+    value but has nothing for it here; BadQuery when the value is unknown."""
     value = _one(args, name, default)
     if value in fitting:
         return value
     if value in known:
+        if notes is not None and rel is not None:
+            asked = rel.name(kind, value) if kind else value
+            shown = (rel.name(kind, default) if kind else default) or "any"
+            what = name.split("_", 1)[1].replace("res", "resolution") if "_" in name else name
+            notes.append(f"This release has no {what} {asked} for {where} ({name}={value}); the plot shows {shown} instead.")
         return default
     raise BadQuery(name, value, fitting)
 
@@ -244,10 +289,10 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
         if name not in KNOWN:
             raise BadQuery(name, args.get(name, ""), "known parameters: " + ", ".join(sorted(KNOWN)))
     default = Spec()
-    y = _axis(args, "y", default.y, rel)
-    x = _axis(args, "x", default.x, rel)
-    if y.kind != "result" and x.kind != "result":
-        raise BadQuery("x", x.kind, "at least one axis must be a result ('result' on x or y): params, GMACs, throughput and date describe a result's model")
+    notes: list[str] = []
+    y = _axis(args, "y", default.y.kind, default.y, rel, notes)
+    x = _axis(args, "x", default.x.kind, _other_result(y), rel, notes)
+    color = _choice(args, "color", list(CATEGORIES), default.color)
     res = _multi(args, "res", rel.present("resolution_px"))
     adaptation = _multi(args, "adaptation", [ANY, *sorted(rel.names["adaptations"])])
     test_time = _multi(args, "test_time", [ANY, STANDARD_TEST_TIME, *sorted(rel.names["test_time_procedures"])])
@@ -275,16 +320,38 @@ def parse_spec(args: MultiDict, rel: Release) -> Spec:
         x_max=_float(args, "x_max"),
         y_min=_float(args, "y_min"),
         y_max=_float(args, "y_max"),
-        color=_choice(args, "color", list(CATEGORIES), default.color),
+        color=color,
         marker=_choice(args, "marker", list(CATEGORIES), default.marker),
-        x_scale=_choice(args, "x_scale", ["linear", "log"], "linear"),
-        y_scale=_choice(args, "y_scale", ["linear", "log"], "linear"),
+        x_scale=_choice(args, "x_scale", ["linear", "log"], default_scale(x)),
+        y_scale=_choice(args, "y_scale", ["linear", "log"], default_scale(y)),
         pareto=_choice(args, "pareto", ["", "0", "1"], "") == "1",
         sort=_choice(args, "sort", ["", *TABLE_COLUMNS], ""),
         order=_choice(args, "order", ["asc", "desc"], "desc"),
         page=_page(args),
         highlight=parse_highlight(args, rel),
+        hide=_multi(args, "hide", [OTHER_GROUP, *color_groups(rel, color)]),
+        notices=tuple(dict.fromkeys(notes)),
     )
+
+
+def default_scale(axis: Axis) -> str:
+    """Log for compute, parameters, throughput and latency (they span decades), linear otherwise."""
+    return "log" if axis.kind in LOG_KINDS else "linear"
+
+
+def _other_result(y: Axis) -> Axis:
+    """What X = Result starts on: another task's headline metric, so the plot is never a diagonal."""
+    task = "detection" if y.kind != "result" or y.task == "classification" else "classification"
+    return Axis(kind="result", task=task, dataset=DEFAULT_DATASET[task], metric=DEFAULT_METRIC[task])
+
+
+def color_groups(rel: Release, category: str) -> list[str]:
+    """Every value a colour (or marker) group can take in this release ('-' when missing)."""
+    if category == "none":
+        return ["all"]
+    if category in ("family", "token_mixer"):
+        return sorted(rel.names["families" if category == "family" else "token_mixers"])
+    return sorted({*rel.present(CATEGORY_COLUMN[category]), "-"})
 
 
 MAX_HIGHLIGHT = 6

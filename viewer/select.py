@@ -7,22 +7,14 @@ from dataclasses import dataclass
 import polars as pl
 
 from viewer.data import Release
-from viewer.query import ANY, DEFAULT_ADAPTATION, DEFAULT_SPLIT, STANDARD_TEST_TIME, Axis, Spec
+from viewer.query import ANY, CATEGORY_COLUMN, DEFAULT_ADAPTATION, DEFAULT_SPLIT, STANDARD_TEST_TIME, Axis, Spec
 
 # the test-time procedure that is standard for a metric: one crop or one scale, except that the
 # multi-scale mIoU column is multi-scale by definition
 NON_STANDARD = ("multi_crop", "tta", "multi_scale", "multi_scale_flip", "flip")
 SCOPE_LABEL = {"backbone": "backbone only", "whole_model": "whole detector or segmentor"}
 
-CATEGORY_COLUMN = {
-    "family": "family_id",
-    "pretrain_dataset": "pretrain_dataset_id",
-    "pretrain_method": "pretrain_method_id",
-    "head": "head_id",
-    "resolution": "resolution_px",
-    "schedule": "schedule",
-    "token_mixer": "token_mixer_id",
-}
+__all__ = ["CATEGORY_COLUMN", "Selection", "select_points"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,22 @@ def result_values(rel: Release, axis: Axis, spec: Spec | None = None) -> pl.Data
         frame = frame.filter(pl.col("resolution_px") == axis.res)
     if axis.schedule is not None:
         frame = frame.filter(pl.col("schedule") == axis.schedule)
-    return protocol_filter(frame, spec or Spec(), axis.metric)
+    spec = spec or Spec()
+    # the Filters panel's head and resolution apply to each result axis whose dataset has one of them
+    for chosen, column in ((spec.head, "head_id"), (spec.res, "resolution_px")):
+        if chosen and set(map(str, chosen)) & set(rel.present(column, axis.task, axis.dataset)):
+            frame = frame.filter(pl.col(column).is_in(list(chosen)))
+    return protocol_filter(frame, spec, axis.metric)
+
+
+def unconcerned_filters(rel: Release, spec: Spec) -> list[str]:
+    """Head and resolution filters that no axis of the plot concerns (so they change nothing)."""
+    axes = [a for a in (spec.x, spec.y) if a.kind == "result"] or [Axis()]
+    out = []
+    for chosen, column, what in ((spec.head, "head_id", "head"), (spec.res, "resolution_px", "resolution")):
+        if chosen and not any(set(map(str, chosen)) & set(rel.present(column, a.task, a.dataset)) for a in axes):
+            out.append(f"The {what} filter changes nothing here: no axis shows results with that {what}.")
+    return out
 
 
 def protocol_filter(frame: pl.DataFrame, spec: Spec, metric: str) -> pl.DataFrame:
@@ -148,8 +155,29 @@ def _latency(rel: Release, axis: Axis, base: pl.DataFrame) -> pl.DataFrame:
     return both.with_columns(pl.col("latency_ms").alias("other")).drop("latency_ms")
 
 
-def _pair(rel: Release, base_axis: Axis, other: Axis, spec: Spec) -> tuple[pl.DataFrame, str]:
+MEASURE_PROVENANCE = ("images_per_s", "batch_size", "x_source_id", "x_where")
+
+
+def _two_measures(rel: Release, spec: Spec) -> tuple[pl.DataFrame, str]:
+    """Neither axis is a result: each point is one backbone at one ImageNet-1k evaluation resolution
+    (from its results under the protocol filters), once per distinct pair of values."""
+    base_axis = Axis()
     base = result_values(rel, base_axis, spec)
+    with_x, _ = _pair(rel, base_axis, spec.x, spec, base)
+    with_x = with_x.rename({"other": "x_measure"})
+    if spec.y.kind in ("throughput", "latency"):
+        with_x = with_x.drop([c for c in MEASURE_PROVENANCE if c in with_x.columns])
+    both, _ = _pair(rel, base_axis, spec.y, spec, with_x)
+    both = both.rename({"other": "y_measure"}).filter(pl.col("x_measure").is_not_null() & pl.col("y_measure").is_not_null())
+    both = both.sort("result_id").unique(["backbone_id", "resolution_px", "x_measure", "y_measure"], keep="first",
+                                         maintain_order=True)
+    note = (f"Neither axis is a result: each point is one backbone at one evaluation resolution, taken from its "
+            f"{axis_label(rel, base_axis)} results under the protocol filters, once per distinct pair of values.")
+    return both, note
+
+
+def _pair(rel: Release, base_axis: Axis, other: Axis, spec: Spec, base: pl.DataFrame | None = None) -> tuple[pl.DataFrame, str]:
+    base = result_values(rel, base_axis, spec) if base is None else base
     if other.kind == "params":
         return base.with_columns(pl.col("params_m").alias("other")), "Each point is one result; parameters are its backbone's (never the detector's)."
     if other.kind == "gmacs":
@@ -203,8 +231,7 @@ def _pair(rel: Release, base_axis: Axis, other: Axis, spec: Spec) -> tuple[pl.Da
 
 def _filters(frame: pl.DataFrame, spec: Spec) -> pl.DataFrame:
     for name, column in (("family", "family_id"), ("pretrain_dataset", "pretrain_dataset_id"),
-                         ("pretrain_method", "pretrain_method_id"), ("token_mixer", "token_mixer_id"),
-                         ("head", "head_id"), ("res", "resolution_px")):
+                         ("pretrain_method", "pretrain_method_id"), ("token_mixer", "token_mixer_id")):
         chosen = getattr(spec, name)
         if chosen:
             frame = frame.filter(pl.col(column).is_in(list(chosen)))
@@ -241,11 +268,16 @@ def pareto_mask(x: pl.Series, y: pl.Series, x_higher: bool, y_higher: bool) -> p
 
 def select_points(rel: Release, spec: Spec) -> Selection:
     """Points for the explorer: pair the axes, apply filters, mark the Pareto frontier."""
-    base_is_y = spec.y.kind == "result"
-    base_axis, other_axis = (spec.y, spec.x) if base_is_y else (spec.x, spec.y)
-    frame, pairing = _pair(rel, base_axis, other_axis, spec)
-    frame = frame.filter(pl.col("other").is_not_null())
-    x_col, y_col = ("other", "value") if base_is_y else ("value", "other")
+    if spec.x.kind != "result" and spec.y.kind != "result":
+        base_axis = Axis()
+        frame, pairing = _two_measures(rel, spec)
+        x_col, y_col = "x_measure", "y_measure"
+    else:
+        base_is_y = spec.y.kind == "result"
+        base_axis, other_axis = (spec.y, spec.x) if base_is_y else (spec.x, spec.y)
+        frame, pairing = _pair(rel, base_axis, other_axis, spec)
+        frame = frame.filter(pl.col("other").is_not_null())
+        x_col, y_col = ("other", "value") if base_is_y else ("value", "other")
     frame = frame.with_columns(pl.col(x_col).alias("x"), pl.col(y_col).alias("y"))
     for missing in ("x_result_id", "x_source_id", "x_where", "images_per_s", "batch_size", "x_head_id", "x_schedule",
                     "x_split", "x_adaptation_id", "x_test_time_id"):

@@ -1,0 +1,56 @@
+"""What goes over the wire: brotli or gzip when the client accepts it, the same bytes once decompressed."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import brotli
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from viewer.app import create_app
+
+DECOMPRESS = {"br": brotli.decompress, "gzip": gzip.decompress}
+
+
+@pytest.fixture(scope="module")
+def app(fixture_release: Path) -> Flask:
+    return create_app({"RELEASES_DIR": str(fixture_release.parent), "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.mark.parametrize("path", ["/", "/plot.json", "/plot.csv", "/families", "/static/style.css", "/static/explorer.js"])
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_pages_data_and_assets_are_compressed_when_the_client_accepts_it(client: FlaskClient, path: str, encoding: str) -> None:
+    plain = client.get(path)
+    packed = client.get(path, headers={"Accept-Encoding": f"{encoding}, identity;q=0.5"})
+    assert (plain.status_code, packed.status_code) == (200, 200)
+    assert plain.headers.get("Content-Encoding") is None
+    assert packed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert DECOMPRESS[encoding](packed.get_data()) == plain.get_data()
+    assert len(packed.get_data()) < len(plain.get_data())
+
+
+def test_brotli_is_preferred_when_both_are_accepted(client: FlaskClient) -> None:
+    assert client.get("/", headers={"Accept-Encoding": "gzip, deflate, br"}).headers["Content-Encoding"] == "br"
+
+
+def test_a_compressed_page_answers_304_to_its_own_etag(client: FlaskClient) -> None:
+    first = client.get("/?family=alphanet", headers={"Accept-Encoding": "br"})
+    assert first.headers["ETag"].endswith(':br"')
+    again = client.get("/?family=alphanet", headers={"Accept-Encoding": "br", "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_a_repeated_compressed_page_comes_from_the_cache_unchanged(client: FlaskClient) -> None:
+    first = client.get("/?family=betaformer", headers={"Accept-Encoding": "gzip"})
+    second = client.get("/?family=betaformer", headers={"Accept-Encoding": "gzip"})
+    assert second.headers["X-Cache"] == "hit"
+    assert gzip.decompress(second.get_data()) == gzip.decompress(first.get_data())
