@@ -34,8 +34,8 @@ $(VENV)/.installed: requirements-uv.lock requirements-dev.lock requirements-vali
 	$(UV) pip sync --quiet --python $(VALIDATE)/bin/python --require-hashes requirements-validate.lock
 	touch $@
 
-browser: ## Debian's Chromium for the browser tests (needs root)
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+browser: ## Debian's Chromium for the browser tests and sqlite3 for the README example (needs root)
+	@command -v chromium >/dev/null && command -v sqlite3 >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium sqlite3 >/dev/null)
 
 check: setup ## validate raw/
 	$(PY) -m pipeline check --raw $(RAW) $(ARGS)

@@ -211,8 +211,24 @@ def test_releases_page_lists_versions_changelog_and_downloads(client: FlaskClien
     assert 'href="/releases/v0.1.0/heedless-backbones.db"' in html
     assert 'href="/releases/v0.1.0/SHA256SUMS"' in html
     assert "## v0.1.0" in html
+    assert '<h2>v0.1.0 (2026-01-15) <small>(shown in this viewer)</small></h2>' in html
+    assert ('<pre class="changelog-summary">First release: 2 families, 3 backbones, 4 checkpoints, 12 results '
+            "(7 classification, 3 detection, 2 semantic segmentation), 4 throughput and 0 latency figures, from 2 "
+            "sources.</pre>") in html
     download = client.get("/releases/v0.1.0/SHA256SUMS")
     assert download.status_code == 200 and "classification_results.parquet" in download.text
+
+
+def test_releases_page_summarises_each_release_without_its_row_lists() -> None:
+    from viewer.pages import changelog_sections
+
+    text = ("# Changelog\n\nIntro.\n\n## v0.2.0 (2026-02-01)\n\nCompared with v0.1.0 (a minor change).\n\n"
+            "<details><summary>all</summary>\n\n### Added\n- families: 1 row(s)\n  - `x`\n</details>\n\n"
+            "## v0.1.0\n\nCompared with v0.0.1.\n\n### Added\n- families: 2 row(s)\n  - `a`\n  - `b`\n")
+    assert changelog_sections(text) == {
+        "v0.2.0": ("v0.2.0 (2026-02-01)", "Compared with v0.1.0 (a minor change)."),
+        "v0.1.0": ("v0.1.0", "Compared with v0.0.1.\n\n### Added\n- families: 2 row(s)"),
+    }
 
 
 def test_about_page_explains_gmacs_throughput_and_citing(client: FlaskClient) -> None:

@@ -258,6 +258,20 @@ def source(source_id: str) -> str:
                            throughput_columns=THROUGHPUT_COLUMNS)
 
 
+def changelog_sections(text: str) -> dict[str, tuple[str, str]]:
+    """CHANGELOG.md per version: {'v0.2.0': (heading, summary)}. The summary is what precedes the folded full
+    diff; for sections written before summaries existed, the per-table count lines without the row lists."""
+    sections = {}
+    for part in text.split("\n## ")[1:]:
+        heading, _, body = part.partition("\n")
+        if "<details>" in body:
+            summary = body.split("<details>")[0]
+        else:
+            summary = "\n".join(line for line in body.splitlines() if not line.startswith("  "))
+        sections[heading.split()[0]] = (heading.strip(), summary.strip())
+    return sections
+
+
 @bp.route("/releases")
 def releases() -> str:
     rel = get_release()
@@ -265,7 +279,8 @@ def releases() -> str:
     versions = list(reversed(list_versions(folder)))
     files = {v: sorted(p.name for p in (folder / v).iterdir() if p.is_file()) for v in versions}
     changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8") if (folder / "CHANGELOG.md").exists() else ""
-    return render_template("releases.html", versions=versions, files=files, changelog=changelog, release_version=rel.version)
+    return render_template("releases.html", versions=versions, files=files, changelog=changelog,
+                           sections=changelog_sections(changelog), release_version=rel.version)
 
 
 @bp.route("/releases/<version>/<filename>")
