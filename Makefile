@@ -15,7 +15,7 @@ ARGS ?=
 
 VERSION ?= latest
 
-.PHONY: up setup browser check build release diff verify dist preview serve viewer datasette test lint bench bench-pipeline bench-viewer bench-datasette reconcile clean lock
+.PHONY: up setup runtime browser check build release diff verify dist preview serve viewer datasette test lint bench bench-pipeline bench-viewer bench-datasette reconcile clean lock
 
 up: setup build ## set up, build the release from raw/ and serve the viewer and Datasette
 	$(PY) -m viewer.serve --releases $(RELEASES) --viewer-port $(VIEWER_PORT) --datasette-port $(DATASETTE_PORT)
@@ -70,6 +70,12 @@ test: setup ## every test (browser tests skip with a reason when Chromium is mis
 lint: setup ## ruff and mypy (also run by `make test`)
 	$(VENV)/bin/ruff check heedless pipeline viewer tests bench
 	$(VENV)/bin/mypy
+
+RUNTIME ?= build/runtime
+runtime: setup ## the runtime alone at RUNTIME, as deploy/Containerfile installs it (make runtime RUNTIME=/opt/heedless)
+	$(UV) venv --python python3 $(RUNTIME)
+	$(UV) pip sync --python $(RUNTIME)/bin/python --require-hashes requirements.lock
+	$(UV) pip install --python $(RUNTIME)/bin/python --no-deps .
 
 reconcile: setup ## cross-check raw/ against the reference data beside this repository
 	$(PY) -m pipeline reconcile --raw $(RAW) --sources ../shared/sources

@@ -167,6 +167,9 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("--version", default="latest", help="version (0.4.0) or 'latest' (default)")
     ds.add_argument("--out", default="dist", help="folder for the archive (default: dist)")
     ds.set_defaults(func=cmd_dist)
+    from .scaffold import add_parsers
+
+    add_parsers(sub, common)
     rc = sub.add_parser("reconcile", parents=[common], help="cross-check raw/ against reference data")
     rc.add_argument("--sources", required=True, help="folder with timm/ and mmpretrain/ reference files")
     rc.add_argument("--known", default="raw/known_differences.yaml", help="reviewed known differences")

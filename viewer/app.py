@@ -117,7 +117,7 @@ def _register_caching(app: Flask) -> None:
 
     @app.before_request
     def serve_cached() -> Response | None:
-        if request.method != "GET" or request.path.startswith("/static/"):
+        if request.method != "GET" or request.path.startswith("/static/") or request.path == "/healthz":
             return None
         key = cache_key()
         etag = etag_for(key)
@@ -182,8 +182,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"bokeh_version": bokeh.__version__, "asset_version": ASSET_VERSION,
                 "datasette_url": app.config["DATASETTE_URL"]}
 
-    from viewer import explorer, pages
+    from viewer import explorer, health, pages
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(explorer.bp)
     app.register_blueprint(pages.bp)
     return app

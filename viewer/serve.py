@@ -1,7 +1,8 @@
 """Serve the viewer (gunicorn) and Datasette (read-only, immutable) on localhost.
 
-    python -m viewer.serve [--releases releases] [--release latest] [--viewer-port 5000]
-                           [--datasette-port 8001] [--no-viewer | --no-datasette]
+    heedless serve [--releases releases] [--release latest] [--host 127.0.0.1] [--viewer-port 5000]
+                   [--datasette-port 8001] [--workers 2] [--no-viewer | --no-datasette]
+                   [--viewer-url PUBLIC] [--datasette-url PUBLIC]
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-viewer", action="store_true")
     p.add_argument("--no-datasette", action="store_true")
+    p.add_argument("--viewer-url", help="the viewer's public address, for links from Datasette (behind a proxy)")
+    p.add_argument("--datasette-url", help="Datasette's public address, for links from the viewer (behind a proxy)")
     args = p.parse_args(argv)
     releases = Path(args.releases).resolve()
     try:
@@ -95,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    viewer_url = f"http://{args.host}:{args.viewer_port}"
-    datasette_url = f"http://{args.host}:{args.datasette_port}"
+    viewer_url = args.viewer_url or f"http://{args.host}:{args.viewer_port}"
+    datasette_url = args.datasette_url or f"http://{args.host}:{args.datasette_port}"
     env = {**os.environ, "HEEDLESS_VIEWER_URL": viewer_url, "HEEDLESS_RELEASES_DIR": str(releases),
            "HEEDLESS_RELEASE": args.release, "HEEDLESS_DATASETTE_URL": "" if args.no_datasette else datasette_url}
     procs = []
