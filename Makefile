@@ -73,6 +73,7 @@ lint: setup ## ruff and mypy (also run by `make test`)
 
 RUNTIME ?= build/runtime
 runtime: setup ## the runtime alone at RUNTIME, as deploy/Containerfile installs it (make runtime RUNTIME=/opt/heedless)
+	rm -rf build/lib build/bdist.*
 	$(UV) venv --python python3 $(RUNTIME)
 	$(UV) pip sync --python $(RUNTIME)/bin/python --require-hashes requirements.lock
 	$(UV) pip install --python $(RUNTIME)/bin/python --no-deps .

@@ -41,7 +41,9 @@ def preview(argv: list[str]) -> int:
         return 0
     from viewer.serve import main as serve_main
 
-    return serve_main(["--releases", PREVIEW_DIR, "--release", PREVIEW_NAME, *serve_args])
+    # one viewer worker: the preview is for one person, and it starts sooner
+    workers = [] if "--workers" in serve_args else ["--workers", "1"]
+    return serve_main(["--releases", PREVIEW_DIR, "--release", PREVIEW_NAME, *workers, *serve_args])
 
 
 def main(argv: list[str] | None = None) -> int:
