@@ -64,8 +64,8 @@ VIEW_COLUMNS = {
     "backbone_first_published": "Date of the backbone's first public document.",
     "device": "Device the latency was measured on.",
     "runtime": "Inference runtime of the latency.",
-    "where_in_source": "Where in the source the number is (table, figure, section): the tables' `where`, renamed "
-    "here so SQL needs no quotes.",
+    "where_in_source": "Where in the source the number is (table, figure, section): the same as `where`, under a "
+    "name SQL needs no quotes for. `where` stays in the views until the next major release.",
 }
 
 

@@ -199,3 +199,16 @@ def test_cutting_a_release_moves_citation_and_zenodo_metadata_to_it(tmp_path: Pa
         "7.8.9", "2027-05-06", "7.8.9", "2027-05-06"
     )
     assert _run([str(VALIDATE_BIN / "cffconvert"), "--validate", "-i", "CITATION.cff"], cwd=tmp_path).returncode == 0
+
+
+def test_readable_views_offer_where_in_source_beside_where(fixture_release: Path) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(fixture_release / "heedless-backbones.db")
+    views = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")]
+    assert views == ["classification", "detection", "latency_figures", "semantic_segmentation", "throughput_figures"]
+    for view in views:
+        columns = [r[1] for r in con.execute(f"PRAGMA table_info({view})")]
+        assert columns.index("where_in_source") == columns.index("where") + 1, view
+    rows = con.execute("SELECT where_in_source FROM classification WHERE where_in_source = 'Table 1'").fetchall()
+    assert len(rows) == 3
