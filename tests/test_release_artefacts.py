@@ -212,3 +212,25 @@ def test_readable_views_offer_where_in_source_beside_where(fixture_release: Path
         assert columns.index("where_in_source") == columns.index("where") + 1, view
     rows = con.execute("SELECT where_in_source FROM classification WHERE where_in_source = 'Table 1'").fetchall()
     assert len(rows) == 3
+
+
+def test_the_dataset_cards_own_examples_run_inside_the_release_folder(fixture_release: Path, tmp_path: Path) -> None:
+    import re
+    import shutil as sh
+
+    folder = tmp_path / "release"
+    sh.copytree(fixture_release, folder)
+    text = (folder / "README.md").read_text()
+    [python] = re.findall(r"```python\n(.*?)```", text, re.S)
+    proc = _run([str(VALIDATE_BIN / "python"), "-c", python], cwd=folder, HF_HOME=str(tmp_path / "hf"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ["7", "7 int64[pyarrow]", "7", "2"]
+    if sh.which("sqlite3") is None:
+        pytest.skip("the card's SQLite example needs the sqlite3 command")
+    [shell] = re.findall(r"```sh\n(.*?)```", text, re.S)
+    rows = _run(["bash", "-c", shell], cwd=folder).stdout.splitlines()
+    assert [r.split("|")[:3] for r in rows] == [
+        ["AlphaNet-L", "alphanet_l.in22k", "86.0"], ["BetaFormer-B", "betaformer_b.mae_in1k", "83.6"],
+        ["AlphaNet-L", "alphanet_l.in1k", "83.0"], ["AlphaNet-L", "alphanet_l.in1k", "82.0"],
+        ["AlphaNet-S", "alphanet_s.in1k", "80.0"],
+    ]
