@@ -46,7 +46,7 @@ def _one(raw: str, mode: str) -> None:
     validated = time.perf_counter()
     if mode == "build":
         with tempfile.TemporaryDirectory() as tmp:
-            write_release(frames, Path(tmp), "0.0.0")
+            write_release(frames, Path(tmp), "0.0.0", "2000-01-01")
     done = time.perf_counter()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -1,4 +1,4 @@
-"""Command line: python -m pipeline {check,build,release,diff,verify,reconcile}."""
+"""Command line: python -m pipeline {check,build,release,diff,verify,dist,reconcile,new-source,new-family}."""
 
 from __future__ import annotations
 
@@ -50,11 +50,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .release import fmt_version, list_releases
+    from .release import fmt_version, list_releases, today
+    from .write import release_date
 
     releases = Path(args.releases)
     existing = list_releases(releases)
     version = args.version or (fmt_version(existing[-1]) if existing else "0.0.0")
+    # the latest release's date by default, so a build of unchanged raw/ reproduces it byte for byte
+    date = args.date or (release_date(releases / f"v{fmt_version(existing[-1])}") if existing else None) or today()
     out = Path(args.out)
     start = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         with _progress(args, "building") as progress:
             from .release import build_into
 
-            build_into(Path(args.raw), tmp, version, progress)
+            build_into(Path(args.raw), tmp, version, date, progress)
         if out.exists():
             shutil.rmtree(out)
         shutil.move(str(tmp), out)
@@ -99,7 +102,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from .release import cut_release
 
     with _progress(args, "releasing") as progress:
-        target = cut_release(Path(args.raw), Path(args.releases), args.version, progress)
+        target = cut_release(Path(args.raw), Path(args.releases), args.version, progress, date=args.date)
     _say(args, f"released {target}; changelog updated in {Path(args.releases) / 'CHANGELOG.md'}")
     return 0
 
@@ -118,10 +121,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .integrity import ReleaseDamaged, release_folders, verify
+    from .release import ReleaseError
 
     releases = Path(args.releases)
     if args.targets:
-        targets = [Path(t) for t in args.targets]
+        try:
+            targets = [_verify_target(releases, t) for t in args.targets]
+        except ReleaseError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     elif args.release:
         tag = args.release if args.release.startswith("v") else f"v{args.release}"
         targets = [releases / tag]
@@ -145,6 +153,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"{damaged} of {len(targets)} release(s) damaged: do not serve or publish them; restore them "
               "from their published archives or cut them again", file=sys.stderr)
         return 1
+    return 0
+
+
+def _verify_target(releases: Path, target: str) -> Path:
+    """A folder or archive that exists, else a version ('0.4.0', 'v0.4.0', 'latest') of --releases."""
+    from .release import resolve_release
+
+    return Path(target) if Path(target).exists() else resolve_release(releases, target)
+
+
+def cmd_dist(args: argparse.Namespace) -> int:
+    from .dist import make_archive
+    from .release import resolve_release
+
+    archive, checksum = make_archive(resolve_release(Path(args.releases), args.version), Path(args.out))
+    print(archive)
+    print(checksum)
     return 0
 
 
@@ -173,18 +198,27 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="build/release", help="scratch folder (default: build/release)")
     b.add_argument("--version", help="version label (default: the latest release's)")
     b.add_argument("--verify", action="store_true", help="compare with the latest release")
+    b.add_argument("--date", help="release date label, YYYY-MM-DD (default: the latest release's, else today)")
     b.set_defaults(func=cmd_build)
     r = sub.add_parser("release", parents=[common], help="cut releases/vX.Y.Z")
     r.add_argument("--version", required=True)
+    r.add_argument("--date", help="release date, YYYY-MM-DD (default: today, UTC)")
     r.set_defaults(func=cmd_release)
     d = sub.add_parser("diff", parents=[common], help="what changed between two releases")
     d.add_argument("a", help="older release: version (0.1.0) or folder")
     d.add_argument("b", help="newer release: version or folder")
     d.set_defaults(func=cmd_diff)
     v = sub.add_parser("verify", parents=[common], help="hash every file of releases (or archives) against SHA256SUMS")
-    v.add_argument("targets", nargs="*", help="release folders or archives (.tar.gz, .zip); default: every release")
+    v.add_argument("targets", nargs="*", help="release folders, archives (.tar.gz, .zip) or versions (0.4.0, latest); default: every release")
     v.add_argument("--release", help="one release of --releases by version (0.4.0 or v0.4.0)")
     v.set_defaults(func=cmd_verify)
+    ds = sub.add_parser("dist", parents=[common], help="pack a release into one archive with its checksum file")
+    ds.add_argument("--version", default="latest", help="version (0.4.0) or 'latest' (default)")
+    ds.add_argument("--out", default="dist", help="folder for the archive (default: dist)")
+    ds.set_defaults(func=cmd_dist)
+    from .scaffold import add_parsers
+
+    add_parsers(sub, common)
     rc = sub.add_parser("reconcile", parents=[common], help="cross-check raw/ against reference data")
     rc.add_argument("--sources", required=True, help="folder with timm/ and mmpretrain/ reference files")
     rc.add_argument("--known", default="raw/known_differences.yaml", help="reviewed known differences")

@@ -150,3 +150,48 @@ def render(diff: ReleaseDiff, limit: int | None = None) -> list[str]:
             lines.append(f"- {t.name}: {len(t.removed)} row(s)")
             listed(t.removed, lambda k: f"  - `{k}`")
     return lines
+
+
+CORRECTIONS_SHOWN = 20
+HEADLINE = (("families", "families"), ("backbones", "backbones"), ("checkpoints", "checkpoints"),
+            ("classification_results", "classification results"), ("detection_results", "detection results"),
+            ("segmentation_results", "segmentation results"), ("throughput", "throughput figures"),
+            ("latency", "latency figures"), ("sources", "sources"))
+
+
+def _headline(diff: ReleaseDiff, pick: str) -> str:
+    by_name = {t.name: t for t in diff.tables}
+    parts = []
+    for name, words in HEADLINE:
+        t = by_name.get(name)
+        n = len(getattr(t, pick)) if t else 0
+        if n:
+            parts.append(f"{n} {words}")
+    return ", ".join(parts) or "nothing"
+
+
+def summary(diff: ReleaseDiff, previous: str, counts: dict[str, int]) -> list[str]:
+    """What a person reads first: headline counts, a per-table table of counts, then the corrections."""
+    lines = [
+        f"Compared with v{previous} (a {diff.required_bump()} change). Added: {_headline(diff, 'added')}. "
+        f"Removed: {_headline(diff, 'removed')}. Values corrected: {sum(len(t.changed) for t in diff.tables)}.",
+        "",
+    ]
+    if diff.tables_added or diff.tables_removed:
+        lines += [f"New tables: {', '.join(f'`{n}`' for n in diff.tables_added) or 'none'}; removed tables: "
+                  f"{', '.join(f'`{n}`' for n in diff.tables_removed) or 'none'}.", ""]
+    lines += ["| table | rows now | added | changed values | removed |", "|---|---|---|---|---|"]
+    for t in diff.tables:
+        if not t.empty:
+            lines.append(f"| `{t.name}` | {counts.get(t.name, '')} | {len(t.added)} | {len(t.changed)} | {len(t.removed)} |")
+    for name in diff.tables_added:
+        lines.append(f"| `{name}` (new) | {counts.get(name, '')} | {counts.get(name, '')} | 0 | 0 |")
+    corrections = [(t.name, c) for t in diff.tables for c in t.changed]
+    if corrections:
+        lines += ["", "Corrections (old -> new, and the source that says so):", ""]
+        for name, (key, col, old, new, source) in corrections[:CORRECTIONS_SHOWN]:
+            src = f" (source {source})" if source else ""
+            lines.append(f"- {name} `{key}` {col}: {_fmt(old)} -> {_fmt(new)}{src}")
+        if len(corrections) > CORRECTIONS_SHOWN:
+            lines.append(f"- ... and {len(corrections) - CORRECTIONS_SHOWN} more, listed below")
+    return lines

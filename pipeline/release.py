@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -10,17 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .build import validated_tables
-from .diff import ReleaseDiff, diff_releases, render
+from .card import counts_line
+from .diff import ReleaseDiff, diff_releases, render, summary
 from .errors import ReleaseError
 from .write import write_release
 
 VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 CHANGELOG = "CHANGELOG.md"
+LATEST = "latest"
 CHANGELOG_HEAD = (
     "# Changelog\n\nEvery release of the Heedless Backbones dataset, newest first. Computed by "
     "`python -m pipeline release` from the diff against the previous release (data SemVer: MAJOR "
     "for renamed, removed or retyped columns and tables; MINOR for added rows or tables; PATCH for "
-    "corrections).\n"
+    "corrections). Each release starts with its date and a summary; every row added, changed and removed "
+    "is folded below it.\n"
 )
 
 
@@ -50,6 +55,8 @@ def list_releases(releases: Path) -> list[tuple[int, int, int]]:
 def resolve_release(releases: Path, name: str) -> Path:
     """A release folder from a version ('0.1.0', 'v0.1.0') or a path."""
     as_path = Path(name)
+    if name == LATEST and list_releases(releases):
+        return releases / f"v{fmt_version(list_releases(releases)[-1])}"
     if as_path.is_dir() and (as_path / "datapackage.json").exists():
         return as_path
     folder = releases / f"v{fmt_version(parse_version(name))}"
@@ -84,18 +91,37 @@ def check_semver(previous: tuple[int, int, int], version: tuple[int, int, int], 
         )
 
 
-def build_into(raw: Path, out: Path, version: str, progress: Callable[[int], None] | None = None) -> None:
-    """Validate raw/ and write every release file into the empty folder `out`."""
+def parse_date(text: str) -> str:
+    """'2026-12-03' -> the same text, checked; a release date is a calendar date (UTC)."""
+    try:
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise ReleaseError(f"date '{text}' is not YYYY-MM-DD (e.g. 2026-12-03)") from None
+
+
+def today() -> str:
+    """Today's date in UTC, YYYY-MM-DD."""
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def build_into(
+    raw: Path, out: Path, version: str, date: str | None = None, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """Validate raw/ and write every release file into the empty folder `out`; return the row counts."""
     frames = validated_tables(raw, progress=progress)
-    write_release(frames, out, version)
+    write_release(frames, out, version, parse_date(date) if date else today())
+    return {name: frame.height for name, frame in frames.items()}
 
 
-def _changelog_section(version: str, diff: ReleaseDiff | None, previous: str | None) -> str:
-    lines = [f"## v{version}", ""]
+def _changelog_section(version: str, date: str, diff: ReleaseDiff | None, previous: str | None,
+                       counts: dict[str, int]) -> str:
+    lines = [f"## v{version} ({date})", ""]
     if diff is None:
-        lines += ["First release.", ""]
+        lines += [f"First release: {counts_line(counts)}.", ""]
     else:
-        lines += [f"Compared with v{previous}.", ""] + render(diff, limit=200) + [""]
+        lines += summary(diff, previous or "", counts)
+        lines += ["", "<details><summary>Every row added, changed and removed</summary>", ""]
+        lines += render(diff, limit=200) + ["", "</details>", ""]
     return "\n".join(lines)
 
 
@@ -109,9 +135,12 @@ def _write_changelog(releases: Path, section: str) -> None:
     os.replace(tmp, path)
 
 
-def cut_release(raw: Path, releases: Path, version_text: str, progress: Callable[[int], None] | None = None) -> Path:
-    """Cut releases/vX.Y.Z. Nothing is written unless every check passes."""
+def cut_release(
+    raw: Path, releases: Path, version_text: str, progress: Callable[[int], None] | None = None, date: str | None = None
+) -> Path:
+    """Cut releases/vX.Y.Z dated `date` (default today, UTC). Nothing is written unless every check passes."""
     version = parse_version(version_text)
+    date = parse_date(date) if date else today()
     name = fmt_version(version)
     target = releases / f"v{name}"
     if target.exists():
@@ -123,16 +152,41 @@ def cut_release(raw: Path, releases: Path, version_text: str, progress: Callable
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-v{name}-", dir=releases))
     tmp.chmod(0o755)
     try:
-        build_into(raw, tmp, name, progress)
+        counts = build_into(raw, tmp, name, date, progress)
         diff = None
         if existing:
             previous = releases / f"v{fmt_version(existing[-1])}"
             diff = diff_releases(previous, tmp)
             check_semver(existing[-1], version, diff)
-        section = _changelog_section(name, diff, fmt_version(existing[-1]) if existing else None)
+        section = _changelog_section(name, date, diff, fmt_version(existing[-1]) if existing else None, counts)
         os.rename(tmp, target)  # atomic on one filesystem; fails if the target appeared
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _write_changelog(releases, section)
+    point_latest(releases, target.name)
+    update_citation_files(releases.parent, name, date)
     return target
+
+
+def update_citation_files(root: Path, version: str, date: str) -> None:
+    """Keep CITATION.cff and .zenodo.json beside the releases folder at the newest release (when they exist)."""
+    cff = root / "CITATION.cff"
+    if cff.exists():
+        text = re.sub(r"(?m)^version: .*$", f"version: {version}", cff.read_text(encoding="utf-8"))
+        text = re.sub(r"(?m)^date-released: .*$", f"date-released: {date}", text)
+        cff.write_text(text, encoding="utf-8")
+    zenodo = root / ".zenodo.json"
+    if zenodo.exists():
+        meta = json.loads(zenodo.read_text(encoding="utf-8"))
+        meta.update({"version": version, "publication_date": date})
+        zenodo.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def point_latest(releases: Path, name: str) -> None:
+    """releases/latest -> the newest release folder, replaced atomically, so paths in examples never go stale."""
+    link = releases / LATEST
+    tmp = releases / f".{LATEST}.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(name, target_is_directory=True)
+    os.replace(tmp, link)

@@ -398,7 +398,8 @@ COLUMN_DOCS: dict[str, str] = {
     "mce": "Mean corruption error (ImageNet-C mCE; ImageNet-C-bar corruption error), % (lower is better).",
     "gmacs": "Compute per image in GMACs (billions of multiply-accumulates), "
     "normalised from the source's 'FLOPs' using its declared convention.",
-    "where": "Where in the source the number is (table, figure, section).",
+    "where": "Where in the source the number is (table, figure, section). A reserved word in SQL: write \"where\" "
+    "in queries on the tables; the readable views also offer it as where_in_source.",
     "tag": "Optional tag telling apart two results of one source that share everything else.",
     "notes": "Curator's notes.",
     "timm_model": "timm 'arch.tag' name of these weights, if any.",

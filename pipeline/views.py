@@ -5,7 +5,7 @@ VIEWS = {
 SELECT r.result_id, f.name AS family, b.name AS backbone, b.params_m, r.checkpoint_id,
        pd.name AS pretrain_dataset, pm.name AS pretrain_method, r.chain,
        ed.name AS eval_dataset, r.eval_resolution_px, r.top1, r.top5, r.mce, r.gmacs,
-       s.title AS source, s.published, r."where",
+       s.title AS source, s.published, r."where", r."where" AS where_in_source,
        ad.name AS adaptation, tt.name AS test_time, r.test_crops, r.crop_ratio, r.eval_split, r.split_kind,
        r.training_data_seen, r.extra_training_data, r.citations, r.conflict, r.gmacs_scope,
        b.first_published AS backbone_first_published
@@ -24,7 +24,7 @@ SELECT r.result_id, f.name AS family, b.name AS backbone, b.params_m, r.checkpoi
        pd.name AS pretrain_dataset, pm.name AS pretrain_method, h.name AS head, r.chain,
        r.train_epochs, ed.name AS eval_dataset, r.eval_split, r.box_ap, r.box_ap50, r.box_ap75,
        r.box_ap_s, r.box_ap_m, r.box_ap_l, r.mask_ap, r.mask_ap50, r.mask_ap75, r.mask_ap_s,
-       r.mask_ap_m, r.mask_ap_l, r.gmacs, r.input_size, s.title AS source, s.published, r."where",
+       r.mask_ap_m, r.mask_ap_l, r.gmacs, r.input_size, s.title AS source, s.published, r."where", r."where" AS where_in_source,
        ad.name AS adaptation, tt.name AS test_time, r.split_kind, r.training_data_seen, r.extra_training_data,
        r.citations, r.conflict, r.gmacs_scope, b.first_published AS backbone_first_published
 FROM detection_results r
@@ -42,7 +42,7 @@ LEFT JOIN test_time_procedures tt ON tt.test_time_id = r.test_time_id""",
 SELECT r.result_id, f.name AS family, b.name AS backbone, b.params_m, r.checkpoint_id,
        pd.name AS pretrain_dataset, pm.name AS pretrain_method, h.name AS head, r.chain,
        r.train_iterations, ed.name AS eval_dataset, r.crop_px, r.miou_ss, r.miou_ms,
-       r.pixel_acc, r.mean_acc, r.gmacs, r.input_size, s.title AS source, s.published, r."where",
+       r.pixel_acc, r.mean_acc, r.gmacs, r.input_size, s.title AS source, s.published, r."where", r."where" AS where_in_source,
        ad.name AS adaptation, tt.name AS test_time, r.eval_split, r.split_kind, r.training_data_seen,
        r.extra_training_data, r.citations, r.conflict, r.gmacs_scope, b.first_published AS backbone_first_published
 FROM segmentation_results r
@@ -59,7 +59,7 @@ LEFT JOIN test_time_procedures tt ON tt.test_time_id = r.test_time_id""",
     "throughput_figures": """
 SELECT t.throughput_id, f.name AS family, b.name AS backbone, b.params_m, t.task_id AS task,
        h.name AS head, t.resolution_px, t.input_size, g.name AS gpu, p.name AS precision,
-       t.batch_size, t.images_per_s, s.title AS source, s.published, t."where",
+       t.batch_size, t.images_per_s, s.title AS source, s.published, t."where", t."where" AS where_in_source,
        t.memory_layout, t.compile_mode, t.framework, t.context_where
 FROM throughput t
 JOIN backbones b ON b.backbone_id = t.backbone_id
@@ -72,7 +72,7 @@ JOIN sources s ON s.source_id = t.source_id""",
 VIEWS["latency_figures"] = """
 SELECT l.latency_id, f.name AS family, b.name AS backbone, b.params_m, l.task_id AS task,
        h.name AS head, l.resolution_px, l.input_size, d.name AS device, rt.name AS runtime,
-       p.name AS precision, l.batch_size, l.latency_ms, s.title AS source, s.published, l."where", l.context_where
+       p.name AS precision, l.batch_size, l.latency_ms, s.title AS source, s.published, l."where", l."where" AS where_in_source, l.context_where
 FROM latency l
 JOIN backbones b ON b.backbone_id = l.backbone_id
 JOIN families f ON f.family_id = b.family_id

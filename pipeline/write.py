@@ -1,6 +1,6 @@
-"""Writers: Parquet per table, one SQLite database, datapackage.json, SHA256SUMS.
+"""Writers: Parquet per table, SQLite, data dictionary, dataset card, Croissant, datapackage.json, SHA256SUMS.
 
-Everything written is a function of the tables and the version only (no clocks, no
+Everything written is a function of the tables, the version and the release date only (no clocks, no
 paths), so building the same raw/ twice gives byte-identical files.
 """
 
@@ -13,11 +13,13 @@ from pathlib import Path
 
 import polars as pl
 
+from . import card, dictionary
 from . import tables as T
 from .datasette_meta import write_datasette_metadata
 from .names import DB_NAME, DESCRIPTION, LICENSE, PACKAGE_NAME, TITLE
 from .views import VIEWS
 
+DICTIONARY = "data-dictionary"
 SQL_TYPES = {pl.String: "TEXT", pl.Int64: "INTEGER", pl.Float64: "REAL", pl.Boolean: "INTEGER", pl.Date: "TEXT"}
 FRICTIONLESS_TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean", pl.Date: "date"}
 
@@ -68,10 +70,27 @@ def write_sqlite(frames: dict[str, pl.DataFrame], path: Path) -> None:
             con.executemany(f"INSERT INTO {table.name} VALUES ({marks})", frame.iter_rows())
         for name, sql in VIEWS.items():
             con.execute(f"CREATE VIEW {name} AS {sql.strip()}")
+        write_search_index(con)
         con.commit()
         con.execute("VACUUM")
     finally:
         con.close()
+
+
+SEARCH_ROWS = """
+SELECT 'family', family_id, name, family_id FROM families
+UNION ALL SELECT 'backbone', backbone_id, name, backbone_id || ' ' || coalesce(timm_arch, '') || ' ' || coalesce(hf_id, '') FROM backbones
+UNION ALL SELECT 'checkpoint', checkpoint_id, checkpoint_id, replace(checkpoint_id, '.', ' ') FROM checkpoints
+UNION ALL SELECT 'source', source_id, title, source_id || ' ' || authors || ' ' || coalesce(arxiv_id, '') FROM sources
+UNION ALL SELECT 'dataset', dataset_id, name, dataset_id FROM datasets
+UNION ALL SELECT 'head', head_id, name, head_id FROM heads
+ORDER BY 1, 2"""
+
+
+def write_search_index(con: sqlite3.Connection) -> None:
+    """search_index: an FTS5 table of every name, for Datasette's search box and the `search` canned query."""
+    con.execute("CREATE VIRTUAL TABLE search_index USING fts5(kind UNINDEXED, id UNINDEXED, name, detail)")
+    con.execute(f"INSERT INTO search_index (kind, id, name, detail) {SEARCH_ROWS}")
 
 
 def view_columns(db: Path) -> dict[str, list[str]]:
@@ -83,45 +102,70 @@ def view_columns(db: Path) -> dict[str, list[str]]:
         con.close()
 
 
+DP_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+DR_PROFILE = "https://datapackage.org/profiles/2.0/dataresource.json"
+TS_PROFILE = "https://datapackage.org/profiles/2.0/tableschema.json"
+
+
 def _schema(table: T.Table) -> dict:
-    fields = [
-        {"name": n, "type": FRICTIONLESS_TYPES[d], "description": T.COLUMN_DOCS.get(n, "")}
-        for n, d in table.columns.items()
-    ]
-    # "nan": how the validator's Parquet reader (through pandas) hands over empty integers
-    schema: dict = {"fields": fields, "missingValues": ["", "nan"], "primaryKey": list(table.primary_key)}
+    fields = []
+    for n, d in table.columns.items():
+        field: dict = {"name": n, "type": FRICTIONLESS_TYPES[d], "description": T.COLUMN_DOCS.get(n, "")}
+        if dictionary.null_meaning(table.name, n) is None:
+            field["constraints"] = {"required": True}
+        fields.append(field)
+    # null is the only missing value in the data. "nan" is listed because the validator reads Parquet through
+    # pandas, which hands over a null in an integer column as NaN; no string column holds "nan" (a test checks)
+    schema: dict = {"$schema": TS_PROFILE, "fields": fields, "missingValues": ["", "nan"],
+                    "primaryKey": list(table.primary_key)}
     if table.foreign_keys:
         schema["foreignKeys"] = [
-            {"fields": c, "reference": {"resource": r, "fields": T.TABLES_BY_NAME[r].primary_key[0]}}
+            {"fields": [c], "reference": {"resource": r, "fields": [T.TABLES_BY_NAME[r].primary_key[0]]}}
             for c, r in table.foreign_keys
         ]
     return schema
 
 
-def write_datapackage(frames: dict[str, pl.DataFrame], out: Path, version: str) -> None:
-    """datapackage.json: every resource with path, bytes, sha256, schema and keys."""
-    resources = []
+def created(date: str) -> str:
+    """The release date as datapackage.json's `created` (RFC 3339)."""
+    return f"{date}T00:00:00Z"
+
+
+def release_date(folder: Path) -> str | None:
+    """The date a release folder was cut (None for releases older than dates)."""
+    package = json.loads((folder / "datapackage.json").read_text())
+    value = package.get("created")
+    return str(value)[:10] if value else None
+
+
+def write_datapackage(frames: dict[str, pl.DataFrame], out: Path, version: str, date: str) -> None:
+    """datapackage.json (Data Package v2): every resource with path, sha256, schema and keys."""
+    resources: list[dict[str, object]] = []
     for table in T.TABLES:
         path = out / f"{table.name}.parquet"
+        # no "bytes" on tables: the validator reads Parquet through pyarrow, never as a byte stream, so it
+        # cannot count them and would mark every table invalid; the sha256 and SHA256SUMS pin the bytes
         resources.append(
             {
+                "$schema": DR_PROFILE,
                 "name": table.name,
                 "type": "table",
                 "path": path.name,
                 "format": "parquet",
                 "mediatype": "application/vnd.apache.parquet",
                 "description": table.description,
-                "bytes": path.stat().st_size,
                 "hash": f"sha256:{sha256(path)}",
                 "schema": _schema(table),
             }
         )
     for path, media, desc in _extra_files(out):
+        rel = path.relative_to(out).as_posix()
         resources.append(
             {
-                "name": path.stem.replace(".", "-").replace("_", "-").lower(),
+                "$schema": DR_PROFILE,
+                "name": rel.rsplit(".", 1)[0].replace("/", "-").replace(".", "-").replace("_", "-").lower(),
                 "type": "file",
-                "path": path.name,
+                "path": rel,
                 "format": path.suffix.lstrip("."),
                 "mediatype": media,
                 "description": desc,
@@ -130,38 +174,70 @@ def write_datapackage(frames: dict[str, pl.DataFrame], out: Path, version: str) 
             }
         )
     sources = frames["sources"].sort("source_id")
-    package = {
-        "profile": "data-package",
+    package: dict[str, object] = {
+        "$schema": DP_PROFILE,
         "name": PACKAGE_NAME,
         "title": TITLE,
         "description": DESCRIPTION,
         "version": version,
+        "created": created(date),
         "licenses": [LICENSE],
+        "contributors": [{"title": card.AUTHOR, "roles": ["creator"]}],
+        "keywords": ["computer vision", "backbones", "benchmark"],
         "sources": [{"title": r["title"], "path": r["url"]} for r in sources.iter_rows(named=True)],
         "resources": resources,
     }
     (out / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n")
 
 
+EXTRA_FILES = {
+    DB_NAME: ("application/vnd.sqlite3", "The same tables in SQLite, with keys, indexes and readable per-task views."),
+    "README.md": ("text/markdown", "Dataset card: what the release holds, how to load it, licence and citation."),
+    "croissant.json": ("application/ld+json", "Croissant (MLCommons) metadata of the same files and columns."),
+    "datasette.yaml": ("application/yaml", "Datasette configuration: canned queries, plugins, full-text search."),
+    "datasette-metadata.json": ("application/json", "Datasette metadata: descriptions, units, labels, facets."),
+}
+
+
 def _extra_files(out: Path) -> list[tuple[Path, str, str]]:
-    known = {
-        DB_NAME: ("application/vnd.sqlite3", "The same tables in SQLite, with keys, indexes and readable per-task views."),
-        "datasette-metadata.json": ("application/json", "Datasette metadata: descriptions, units, labels, facets."),
-    }
-    return [(out / name, media, desc) for name, (media, desc) in known.items() if (out / name).exists()]
+    found = [(out / name, media, desc) for name, (media, desc) in EXTRA_FILES.items() if (out / name).exists()]
+    for page in sorted((out / DICTIONARY).glob("*.md")):
+        what = "index" if page.stem == "index" else f"table {page.stem}"
+        found.append((page, "text/markdown", f"Data dictionary: {what}."))
+    return found
+
+
+def write_dictionary(frames: dict[str, pl.DataFrame], out: Path) -> None:
+    """data-dictionary/: an index and one page per table."""
+    folder = out / DICTIONARY
+    folder.mkdir()
+    counts = {t.name: frames[t.name].height for t in T.TABLES}
+    for table in T.TABLES:
+        (folder / f"{table.name}.md").write_text(dictionary.dictionary_page(table, counts[table.name]))
+    (folder / "index.md").write_text(dictionary.dictionary_index(counts))
+
+
+def write_card(frames: dict[str, pl.DataFrame], out: Path, version: str, date: str) -> None:
+    """README.md (dataset card) and croissant.json."""
+    counts = {t.name: frames[t.name].height for t in T.TABLES}
+    (out / "README.md").write_text(card.dataset_card(version, date, counts))
+    sums = {f"{t.name}.parquet": sha256(out / f"{t.name}.parquet") for t in T.TABLES}
+    (out / "croissant.json").write_text(card.croissant_text(version, date, sums))
 
 
 def write_checksums(out: Path) -> None:
-    """SHA256SUMS over every file of the release (sha256sum -c compatible)."""
-    files = sorted(p for p in out.iterdir() if p.is_file() and p.name != "SHA256SUMS")
-    lines = [f"{sha256(p)}  {p.name}" for p in files]
+    """SHA256SUMS over every file of the release, folders included (sha256sum -c compatible)."""
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+    lines = [f"{sha256(out / p)}  {p}" for p in files]
     (out / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
-def write_release(frames: dict[str, pl.DataFrame], out: Path, version: str) -> None:
-    """Write every release file into `out` (which must exist and be empty)."""
+def write_release(frames: dict[str, pl.DataFrame], out: Path, version: str, date: str) -> None:
+    """Write every release file into `out` (which must exist and be empty); `date` is YYYY-MM-DD."""
     write_parquet(frames, out)
     write_sqlite(frames, out / DB_NAME)
     write_datasette_metadata(out, version, view_columns(out / DB_NAME))
-    write_datapackage(frames, out, version)
+    write_dictionary(frames, out)
+    write_card(frames, out, version, date)
+    write_datapackage(frames, out, version, date)
     write_checksums(out)

@@ -26,7 +26,7 @@ def fixture_raw(tmp_path: Path) -> Path:
 def fixture_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """releases/v0.1.0 cut from the fixture raw/ set (read-only for tests)."""
     releases = tmp_path_factory.mktemp("releases")
-    return cut_release(FIXTURE_RAW, releases, "0.1.0")
+    return cut_release(FIXTURE_RAW, releases, "0.1.0", date="2026-01-15")
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from viewer.serve import PLUGINS, datasette_command
+from viewer.serve import datasette_command, datasette_one_metadata
 
 from .conftest import ROOT
 
@@ -25,11 +25,10 @@ DB = "heedless-backbones"
 @pytest.fixture(scope="module")
 def ds(fixture_release: Path, monkeypatch_module: pytest.MonkeyPatch) -> Datasette:
     monkeypatch_module.setenv("HEEDLESS_VIEWER_URL", "http://viewer.test")
-    metadata = json.loads((fixture_release / "datasette-metadata.json").read_text())
+    metadata = datasette_one_metadata(fixture_release)
     return Datasette(
         immutables=[str(fixture_release / f"{DB}.db")],
         metadata=metadata,
-        plugins_dir=str(PLUGINS),
         settings={"sql_time_limit_ms": 100},
     )
 
@@ -152,6 +151,32 @@ def test_numbers_per_source(ds: Datasette) -> None:
 def test_search_backbones_by_name(ds: Datasette) -> None:
     assert [r["name"] for r in rows(ds, "search_backbones", "&q=alpha")] == ["AlphaNet-L", "AlphaNet-S"]
     assert [r["backbone_id"] for r in rows(ds, "search_backbones", "&q=former")] == ["betaformer_b"]
+
+
+def test_search_finds_names_by_word_prefix_with_full_text_search(ds: Datasette) -> None:
+    assert [(r["kind"], r["id"]) for r in rows(ds, "search", "&q=betaf")] == [
+        ("family", "betaformer"), ("backbone", "betaformer_b"), ("checkpoint", "betaformer_b.mae_in1k"),
+        ("source", "beta2022former"),
+    ]
+    # text with FTS operators is one quoted phrase, never a syntax error
+    assert [r["id"] for r in rows(ds, "search", "&q=AlphaNet-S")] == ["alphanet_s", "alphanet_s.in1k"]
+    page = get(ds, f"/{DB}/search_index.json?_search=mask&_shape=array").json()
+    assert sorted(r["id"] for r in page) == ["cascade_mask_rcnn", "mask_rcnn", "vitdet_cascade_mask_rcnn", "vitdet_mask_rcnn"]
+
+
+def test_release_configuration_is_in_the_datasette_1_layout(fixture_release: Path) -> None:
+    import yaml
+
+    config = yaml.safe_load((fixture_release / "datasette.yaml").read_text())
+    metadata = json.loads((fixture_release / "datasette-metadata.json").read_text())
+    assert sorted(config) == ["databases", "plugins", "settings"]
+    assert config["settings"] == {"sql_time_limit_ms": 1000, "max_returned_rows": 5000, "allow_download": True,
+                                  "default_cache_ttl": 86400}
+    assert sorted(config["databases"][DB]) == ["queries", "tables"]
+    assert config["databases"][DB]["tables"]["backbones"] == {"label_column": "name", "facets": ["family_id"]}
+    # metadata says what the data is and nothing about serving it
+    assert sorted(metadata) == ["databases", "description", "license", "license_url", "source", "source_url", "title"]
+    assert all(sorted(t) == ["columns", "description"] for t in metadata["databases"][DB]["tables"].values())
 
 
 def test_tables_and_columns_carry_descriptions_and_units(ds: Datasette) -> None:

@@ -242,7 +242,9 @@ def _register_caching(app: Flask) -> None:
         return response
 
 
-PASSTHROUGH = ("static", "bokeh_js", "favicon", "pages.release_file")
+PASSTHROUGH = ("static", "bokeh_js", "favicon", "pages.release_file", "health.healthz")
+
+
 def _relative_redirect(response: Response) -> Response:
     """A redirect whose Location never names a host: werkzeug builds routing redirects (merged
     slashes) from the request's Host header, which a client chooses."""
@@ -295,8 +297,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"bokeh_version": bokeh.__version__, "asset_version": ASSET_VERSION,
                 "datasette_url": app.config["DATASETTE_URL"]}
 
-    from viewer import discover, explorer, pages
+    from viewer import discover, explorer, health, pages
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(explorer.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(discover.bp)

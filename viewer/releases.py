@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline.integrity import ReleaseDamaged, release_folders, verify_folder
 
 DB_NAME = "heedless-backbones.db"
+PREVIEW = "preview"  # `heedless preview` builds raw/ into build/preview: served like a release, never cut
 
 __all__ = ["DB_NAME", "ReleaseDamaged", "Verified", "list_versions", "resolve"]
 
@@ -24,7 +25,9 @@ def list_versions(releases: Path) -> list[str]:
 
 
 def resolve(releases: Path, name: str = "latest") -> Path:
-    """The folder of a release: 'latest', 'v0.1.0' or '0.1.0'."""
+    """The folder of a release: 'latest', 'v0.1.0' or '0.1.0', or 'preview' (an unreleased build of raw/)."""
+    if name == PREVIEW and (releases / PREVIEW / "SHA256SUMS").exists():
+        return releases / PREVIEW
     versions = list_versions(releases)
     if not versions:
         raise FileNotFoundError(f"no release in {releases}: cut one with `python -m pipeline release --version X.Y.Z`")

@@ -1,7 +1,8 @@
 """Serve the viewer (gunicorn) and Datasette (read-only, immutable) on localhost, supervised.
 
-    python -m viewer.serve [--releases releases] [--release latest] [--viewer-port 5000]
-                           [--datasette-port 8001] [--no-viewer | --no-datasette]
+    heedless serve [--releases releases] [--release latest] [--host 127.0.0.1] [--viewer-port 5000]
+                   [--datasette-port 8001] [--workers 2] [--no-viewer | --no-datasette]
+                   [--viewer-url PUBLIC] [--datasette-url PUBLIC]
 
 The release is resolved and its files hashed against SHA256SUMS once, before anything starts;
 the viewer and Datasette then serve that same version. A server that dies is started again
@@ -11,41 +12,71 @@ the viewer and Datasette then serve that same version. A server that dies is sta
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import yaml
 
 from viewer.releases import DB_NAME, ReleaseDamaged, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGINS = ROOT / "datasette_plugins"
-SQL_TIME_LIMIT_MS = 1000
 RESTARTS_ALLOWED = 5  # restarts of one server within RESTART_WINDOW_S before it is given up
 RESTART_WINDOW_S = 60.0
 RESTART_DELAY_S = 1.0
+CONFIG, METADATA = "datasette.yaml", "datasette-metadata.json"
 
 
-def datasette_command(release: Path, host: str, port: int) -> list[str]:
-    """The Datasette command line: immutable database, release metadata, SQL time limit, and the
-    plugins that verify the release and bound every query (datasette_plugins/)."""
-    return [
-        sys.executable, "-m", "datasette", "serve",
-        "--immutable", str(release / DB_NAME),
-        "--metadata", str(release / "datasette-metadata.json"),
-        "--plugins-dir", str(PLUGINS),
-        "--host", host, "--port", str(port),
-        "--setting", "sql_time_limit_ms", str(SQL_TIME_LIMIT_MS),
-        "--setting", "max_returned_rows", "5000",
-        "--setting", "allow_download", "on",
-        "--setting", "default_cache_ttl", "86400",
-        "--setting", "max_csv_mb", "20",
-    ]
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def datasette_one_metadata(release: Path) -> dict[str, Any]:
+    """Datasette 0.65 reads plugins, canned queries and table options from its metadata: the release's
+    datasette.yaml (minus settings, which become --setting flags) merged into its metadata."""
+    config = yaml.safe_load((release / CONFIG).read_text(encoding="utf-8"))
+    meta = json.loads((release / METADATA).read_text(encoding="utf-8"))
+    return _merge(meta, {k: v for k, v in config.items() if k != "settings"})
+
+
+def datasette_settings(release: Path) -> dict[str, Any]:
+    """The settings block of the release's datasette.yaml."""
+    return dict(yaml.safe_load((release / CONFIG).read_text(encoding="utf-8")).get("settings", {}))
+
+
+def _is_datasette_1() -> bool:
+    from datasette.version import __version__
+
+    return int(__version__.split(".")[0]) >= 1
+
+
+def datasette_command(release: Path, host: str, port: int, workdir: Path | None = None) -> list[str]:
+    """The Datasette command line: the immutable database with the release's configuration and metadata.
+
+    Datasette 1.0 reads them as they are (-c datasette.yaml -m datasette-metadata.json); on 0.65 the two are
+    merged into one metadata file in `workdir` and the settings are passed as --setting flags."""
+    command = [sys.executable, "-m", "datasette", "serve", "--immutable", str(release / DB_NAME),
+               "--host", host, "--port", str(port)]
+    if _is_datasette_1():
+        return [*command, "--config", str(release / CONFIG), "--metadata", str(release / METADATA)]
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="heedless-datasette-"))
+    merged = workdir / "metadata.json"
+    merged.write_text(json.dumps(datasette_one_metadata(release), indent=2))
+    command += ["--metadata", str(merged)]
+    for key, value in datasette_settings(release).items():
+        command += ["--setting", key, ("on" if value else "off") if isinstance(value, bool) else str(value)]
+    return command
 
 
 def viewer_command(host: str, port: int, workers: int) -> list[str]:
@@ -167,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-viewer", action="store_true")
     p.add_argument("--no-datasette", action="store_true")
+    p.add_argument("--viewer-url", help="the viewer's public address, for links from Datasette (behind a proxy)")
+    p.add_argument("--datasette-url", help="Datasette's public address, for links from the viewer (behind a proxy)")
     args = p.parse_args(argv)
     releases = Path(args.releases).resolve()
     try:
@@ -177,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ReleaseDamaged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    viewer_url = f"http://{args.host}:{args.viewer_port}"
-    datasette_url = f"http://{args.host}:{args.datasette_port}"
+    viewer_url = args.viewer_url or f"http://{args.host}:{args.viewer_port}"
+    datasette_url = args.datasette_url or f"http://{args.host}:{args.datasette_port}"
     # both serve the release resolved here, even if a newer one is cut while they run
     env = {**os.environ, "HEEDLESS_VIEWER_URL": viewer_url, "HEEDLESS_RELEASES_DIR": str(releases),
            "HEEDLESS_RELEASE": release.name, "HEEDLESS_DATASETTE_URL": "" if args.no_datasette else datasette_url,

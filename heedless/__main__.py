@@ -1,0 +1,5 @@
+import sys
+
+from heedless.cli import main
+
+sys.exit(main())
