@@ -274,7 +274,7 @@ def test_bad_compare_parameters_are_400s(client: FlaskClient, query: str, choice
 
 def test_the_explorer_highlights_models_named_in_the_url_and_keeps_them_in_the_permalink(client: FlaskClient) -> None:
     body = get_json(client, "/plot.json?highlight=alphanet_l&highlight=betaformer_b.mae_in1k")
-    assert body["query"].endswith("&highlight=alphanet_l&highlight=betaformer_b.mae_in1k&color=family&marker=pretrain_dataset&x_scale=linear&y_scale=linear")
+    assert body["query"].endswith("&highlight=alphanet_l&highlight=betaformer_b.mae_in1k&color=family&marker=pretrain_dataset&x_scale=log&y_scale=linear")
     assert body["count"] == 5  # highlighting filters nothing
     html = body["main_html"]
     assert 'data-ids="alphanet_l,betaformer_b.mae_in1k">Highlighted:' in html
