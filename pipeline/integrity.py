@@ -18,7 +18,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 SUMS = "SHA256SUMS"
-LINE = re.compile(r"^([0-9a-f]{64}) [ *]([A-Za-z0-9][A-Za-z0-9._-]{0,199})$")
+SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}"
+LINE = re.compile(rf"^([0-9a-f]{{64}}) [ *]((?:{SEGMENT}/)?{SEGMENT})$")  # a file, or a file in one sub-folder
+INNER = re.compile(rf"^(?:{SEGMENT}/)?{SEGMENT}$")
 BLOCK = 1 << 20
 MAX_SUMS_BYTES = 1 << 20  # a SHA256SUMS larger than this is not one the pipeline wrote
 MAX_SHOWN = 10
@@ -118,13 +120,21 @@ def verify_folder(folder: Path) -> dict[str, str]:
     sums = read_folder_sums(folder)
     found: dict[str, str] = {}
     problems = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name == SUMS:
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():  # one level of sub-folders (the data dictionary)
+            entries += sorted(entry.iterdir(), key=lambda p: p.name) if entry.parent == folder else []
+            if entry.parent != folder:
+                problems.append(f"{entry.relative_to(folder).as_posix()} is a folder inside a sub-folder "
+                                "(a release holds files, and files in one level of sub-folders)")
+            continue
+        name = entry.relative_to(folder).as_posix()
+        if name == SUMS:
             continue
         if entry.is_symlink() or not entry.is_file():
-            problems.append(f"{entry.name} is not a regular file (a release holds only files)")
+            problems.append(f"{name} is not a regular file (a release holds only files)")
             continue
-        found[entry.name] = sha256_file(entry)
+        found[name] = sha256_file(entry)
     problems += _compare(sums, found)
     if problems:
         raise ReleaseDamaged(folder.name, problems)
@@ -166,14 +176,14 @@ def verify_archive(path: Path) -> dict[str, str]:
     except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ReleaseDamaged(where, [f"the archive cannot be read ({exc})"]) from None
     tops = {PurePosixPath(name).parts[0] for name, _, _ in members if len(PurePosixPath(name).parts) > 1}
-    prefix = f"{tops.pop()}/" if len(tops) == 1 and all(len(PurePosixPath(n).parts) == 2 for n, _, _ in members) else ""
+    prefix = f"{tops.pop()}/" if len(tops) == 1 and all(len(PurePosixPath(n).parts) >= 2 for n, _, _ in members) else ""
     found: dict[str, str] = {}
     sums_data: bytes | None = None
     problems = []
     for name, digest, data in members:
         inner = name[len(prefix):] if prefix and name.startswith(prefix) else name
-        if "/" in inner or inner in ("", ".", ".."):
-            problems.append(f"{name} is not a top-level file of the release")
+        if not INNER.match(inner):
+            problems.append(f"{name} is not a file of the release (at its top, or in one sub-folder)")
         elif digest is None:
             problems.append(f"{name} is not a regular file (a release holds only files)")
         elif inner == SUMS:

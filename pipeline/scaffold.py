@@ -47,6 +47,9 @@ throughput: []
 #    where: Table 1
 """
 
+# check refuses a results file with no results unless it says why: the skeleton says so until it is filled in
+NO_RESULTS_YET = "no_results: a new skeleton, not yet filled in (delete this line when you add the first result)\n"
+
 FAMILY_EXAMPLES = """\
 # The family's architecture variants and their pretrained checkpoints; results go in results/<source>.yaml.
 # Uncomment, fill in, then run `heedless check` (raw/README.md explains every field).
@@ -122,7 +125,7 @@ def new_source(args: argparse.Namespace, ask: Ask | None = None) -> list[Path]:
     if "published" in source:  # a date, not a string
         text = text.replace(f"published: '{source['published']}'", f"published: {source['published']}")
     paths[0].write_text(text)
-    paths[1].write_text(f"source: {source_id}\n" + RESULTS_EXAMPLES)
+    paths[1].write_text(f"source: {source_id}\n" + NO_RESULTS_YET + RESULTS_EXAMPLES)
     return paths
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from heedless.cli import main as heedless
 from pipeline.__main__ import main as pipeline_main
+from pipeline.scaffold import NO_RESULTS_YET
 
 from .conftest import FIXTURE_RAW, ROOT
 
@@ -97,7 +98,7 @@ def _fill_in(raw: Path) -> None:
         "    pretrain_method: supervised"
     )))
     results = raw / "results" / "gamma2024net.yaml"
-    results.write_text(results.read_text().replace("classification: []", (
+    results.write_text(results.read_text().replace(NO_RESULTS_YET, "").replace("classification: []", (
         "classification:\n  - checkpoint: gammanet_t.in1k\n    eval_dataset: imagenet_1k\n"
         "    eval_resolution_px: 224\n    top1: 81.5\n    flops_g: 3.0\n    where: Table 2"
     ), 1))

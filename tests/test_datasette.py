@@ -171,7 +171,7 @@ def test_release_configuration_is_in_the_datasette_1_layout(fixture_release: Pat
     metadata = json.loads((fixture_release / "datasette-metadata.json").read_text())
     assert sorted(config) == ["databases", "plugins", "settings"]
     assert config["settings"] == {"sql_time_limit_ms": 1000, "max_returned_rows": 5000, "allow_download": True,
-                                  "default_cache_ttl": 86400}
+                                  "default_cache_ttl": 86400, "max_csv_mb": 20}
     assert sorted(config["databases"][DB]) == ["queries", "tables"]
     assert config["databases"][DB]["tables"]["backbones"] == {"label_column": "name", "facets": ["family_id"]}
     # metadata says what the data is and nothing about serving it

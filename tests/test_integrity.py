@@ -32,7 +32,8 @@ def releases(fixture_release: Path, tmp_path: Path) -> Path:
 
 
 def release_files(fixture_release: Path) -> list[str]:
-    return sorted(p.name for p in fixture_release.iterdir() if p.name != "SHA256SUMS")
+    return sorted(p.relative_to(fixture_release).as_posix() for p in fixture_release.rglob("*")
+                  if p.is_file() and p.name != "SHA256SUMS")
 
 
 def test_an_intact_release_verifies_and_lists_every_file(releases: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,8 +137,8 @@ def test_archives_verify_and_a_tampered_member_is_named(releases: Path, tmp_path
     assert sorted(verify(good)) == release_files(folder)
     flat = tmp_path / "v0.1.0.zip"
     with zipfile.ZipFile(flat, "w") as zf:
-        for p in sorted(folder.iterdir()):
-            zf.write(p, p.name)
+        for p in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(p, p.relative_to(folder).as_posix())
     assert sorted(verify(flat)) == release_files(folder)
     flip_byte(folder / "sources.parquet")
     bad = tmp_path / "bad.tar.gz"

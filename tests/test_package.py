@@ -64,7 +64,7 @@ def test_the_wheel_holds_the_packages_templates_queries_and_entry_points(wheel: 
     [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[console_scripts]\nheedless = heedless.cli:main\n" in text
-    assert "[datasette]\nheedless_links = viewer.datasette_links\n" in text
+    assert "[datasette]\nheedless_hardening = viewer.heedless_hardening\nheedless_links = viewer.datasette_links\n" in text
 
 
 def test_the_runtime_lock_leaves_out_the_dev_tools(clean_env: Path) -> None:

@@ -197,7 +197,9 @@ def _canonical_query() -> str:
     if request.endpoint in EXPLORER_ENDPOINTS:
         from viewer.query import parse_spec
 
-        return parse_spec(request.args, get_release()).query()
+        spec = parse_spec(request.args, get_release())
+        # notices say which asked-for values were replaced: same state, different page
+        return spec.query() + "".join(f"&notice={n}" for n in spec.notices)
     return urlencode(sorted(request.args.items(multi=True)))
 
 
