@@ -76,7 +76,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         with _progress(args, "building") as progress:
             from .release import build_into
 
-            build_into(Path(args.raw), tmp, version, date, progress)
+            build_into(Path(args.raw), tmp, version, date, progress,
+                       cache=None if args.no_cache else check_cache_path(Path(args.raw)))
         if out.exists():
             shutil.rmtree(out)
         shutil.move(str(tmp), out)
@@ -211,6 +212,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--version", help="version label (default: the latest release's)")
     b.add_argument("--verify", action="store_true", help="compare with the latest release")
     b.add_argument("--date", help="release date label, YYYY-MM-DD (default: the latest release's, else today)")
+    b.add_argument("--no-cache", action="store_true", help="parse every raw/ file afresh (as release always does)")
     b.set_defaults(func=cmd_build)
     r = sub.add_parser("release", parents=[common], help="cut releases/vX.Y.Z")
     r.add_argument("--version", required=True)
