@@ -164,6 +164,10 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
         return None
     if isinstance(exception, (Base400, DatasetteError)):
         return None
+    if isinstance(exception, KeyError) and "_shape" in request.args and _raised_in(exception, "datasette/renderer.py"):
+        # _shape on a page without rows (the database page): Datasette's JSON renderer looks for 'rows'
+        message = "_shape applies to table, row and query pages only"
+        return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
     if isinstance(exception, (ValueError, OverflowError, sqlite3.Error)):
         # request input Datasette reads without checking (int() of _next on a view, of _timelimit or
         # _ttl), a number beyond 64 bits, a value or query over a limit
@@ -178,6 +182,14 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
     if request.path.endswith(".json"):
         return Response.json({"ok": False, "error": message, "status": 500, "title": None}, status=500)
     return Response.html(f"<!doctype html><title>Error</title><h1>Error</h1><p>{message}</p>", status=500)
+
+
+def _raised_in(exception: BaseException, suffix: str) -> bool:
+    """Whether the innermost frame of the exception's traceback is in a file ending with `suffix`."""
+    tb = exception.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(suffix)
 
 
 async def _answer(send: Any, status: int, body: bytes) -> None:
