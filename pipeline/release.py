@@ -278,9 +278,13 @@ def _cut_locked(frames: dict[str, pl.DataFrame], releases: Path, version: tuple[
         shutil.rmtree(tmp, ignore_errors=True)
         pending.unlink(missing_ok=True)
         raise
-    _fsync_dir(releases)
-    _step("renamed")
-    _finish(releases, target, pending, date)
+    try:
+        _fsync_dir(releases)
+        _step("renamed")
+        _finish(releases, target, pending, date)
+    except KeyboardInterrupt:  # past the commit point: the release stands, the next release finishes it
+        raise ReleaseError(f"interrupted after v{name} was put in place; the next `python -m pipeline release` "
+                           "finishes its changelog entry, latest link and citation files") from None
     return target
 
 

@@ -170,3 +170,27 @@ def test_the_viewer_lists_only_releases_beside_a_killed_releases_leftovers(tmp_p
     assert '<section class="release" id="v0.1.0">' in page.text
     assert ".tmp-v" not in page.text and ".pending" not in page.text and ".release.lock" not in page.text
     assert client.get("/releases/.release.lock/SHA256SUMS").status_code == 404
+
+
+@pytest.mark.parametrize(("step", "status", "message"), [
+    ("pending", 130, "interrupted; nothing was written\n"),
+    ("latest", 2, "error: interrupted after v0.1.1 was put in place; the next `python -m pipeline release` finishes "
+                  "its changelog entry, latest link and citation files\n"),
+])
+def test_an_interrupt_says_truly_whether_the_release_was_put_in_place(
+    step: str, status: int, message: str, tmp_path: Path, before_and_after: tuple[dict[str, object], dict[str, object]],
+) -> None:
+    before, after = before_and_after
+    raw, releases = _workspace(tmp_path)
+    proc = _start_paused(raw, releases, step)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == status
+    assert proc.stderr is not None
+    assert proc.stderr.read() == message
+    proc.stderr.close()
+    if status == 130:  # cleaned on the way out: no build folder, no pending changelog, no lock file
+        assert _state(releases) == before
+    else:
+        assert _state(releases)["listing"] == [".pending-v0.1.1.CHANGELOG.md", "CHANGELOG.md", "latest", "v0.1.0", "v0.1.1"]
+        assert main(_release_argv(raw, releases, "0.1.2")) == 2  # finishes v0.1.1, then refuses 0.1.2: nothing changed
+        assert _state(releases) == after
