@@ -36,12 +36,21 @@ def _progress(args: argparse.Namespace, what: str) -> Iterator[Callable[[int], N
         yield bar.update
 
 
+def check_cache_path(raw: Path) -> Path:
+    """build/check-cache/<raw folder>.pickle: what `check` read from each raw/ file last time."""
+    import hashlib
+
+    name = hashlib.sha256(str(raw.resolve()).encode()).hexdigest()[:16]
+    return Path("build") / "check-cache" / f"{name}.pickle"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .build import validated_tables
 
     start = time.perf_counter()
+    cache = None if args.no_cache else check_cache_path(Path(args.raw))
     with _progress(args, "checking") as progress:
-        frames = validated_tables(Path(args.raw), progress=progress)
+        frames = validated_tables(Path(args.raw), progress=progress, cache=cache)
     results = sum(frames[t].height for t in ("classification_results", "detection_results", "segmentation_results"))
     _say(args, f"raw/ is valid: {frames['families'].height} families, {frames['backbones'].height} backbones, "
                f"{frames['checkpoints'].height} checkpoints, {results} results, "
@@ -67,7 +76,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         with _progress(args, "building") as progress:
             from .release import build_into
 
-            build_into(Path(args.raw), tmp, version, date, progress)
+            build_into(Path(args.raw), tmp, version, date, progress,
+                       cache=None if args.no_cache else check_cache_path(Path(args.raw)))
         if out.exists():
             shutil.rmtree(out)
         shutil.move(str(tmp), out)
@@ -193,12 +203,16 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--releases", default="releases", help="releases/ folder (default: releases)")
     common.add_argument("--quiet", "-q", action="store_true", help="no progress or summary output")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", parents=[common], help="validate raw/ only").set_defaults(func=cmd_check)
+    c = sub.add_parser("check", parents=[common], help="validate raw/ only")
+    c.add_argument("--no-cache", action="store_true",
+                   help="parse every file afresh (by default unchanged files are taken from build/check-cache/)")
+    c.set_defaults(func=cmd_check)
     b = sub.add_parser("build", parents=[common], help="run the whole pipeline into a scratch folder")
     b.add_argument("--out", default="build/release", help="scratch folder (default: build/release)")
     b.add_argument("--version", help="version label (default: the latest release's)")
     b.add_argument("--verify", action="store_true", help="compare with the latest release")
     b.add_argument("--date", help="release date label, YYYY-MM-DD (default: the latest release's, else today)")
+    b.add_argument("--no-cache", action="store_true", help="parse every raw/ file afresh (as release always does)")
     b.set_defaults(func=cmd_build)
     r = sub.add_parser("release", parents=[common], help="cut releases/vX.Y.Z")
     r.add_argument("--version", required=True)

@@ -17,10 +17,11 @@ from .transform import build_tables
 
 
 def validated_tables(
-    raw_dir: Path, progress: Callable[[int], None] | None = None
+    raw_dir: Path, progress: Callable[[int], None] | None = None, cache: Path | None = None
 ) -> dict[str, pl.DataFrame]:
-    """Load raw/, shape the release tables and validate them; raise with every problem."""
-    raw = load_raw(raw_dir, progress=progress)
+    """Load raw/ (unchanged files from `cache` when given), shape the release tables and validate them; raise
+    with every problem."""
+    raw = load_raw(raw_dir, progress=progress, cache=cache)
     frames = build_tables(raw)
     problems = [*raw.problems, *without_cascades(raw.problems, [*validate_tables(frames), *cross_checks(frames)])]
     if problems:

@@ -10,8 +10,10 @@ import ctypes
 import datetime as dt
 import difflib
 import gc
+import hashlib
 import math
 import os
+import pickle  # noqa: S403 - the parse cache is a local build artefact
 import re
 import signal
 import stat
@@ -667,30 +669,121 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="orphan-watch").start()
 
 
-def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int], None] | None = None) -> RawData:
-    """Load every raw/ file. Large sets are read in parallel, in file order."""
+def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int], None] | None = None,
+             cache: Path | None = None) -> RawData:
+    """Load every raw/ file. Large sets are read in parallel, in file order. With `cache`, files whose bytes
+    (and the pipeline's code) are unchanged since the last run are taken from it instead of being parsed."""
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder '{raw_dir}' does not exist")
     jobs, problems = _raw_files(raw_dir)
     out = RawData(problems=problems)
+    store = ParseCache(cache) if cache is not None else None
+    parsed: dict[int, RawData] = {}
+    todo = list(range(len(jobs)))
+    if store is not None:
+        todo = []
+        for i, job in enumerate(jobs):
+            hit = store.get(job)
+            if hit is None:
+                todo.append(i)
+            else:
+                parsed[i] = hit
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    size = sum(_size(j[1]) for j in jobs)
-    chunks = [jobs[i : i + 64] for i in range(0, len(jobs), 64)]
+    size = sum(_size(jobs[i][1]) for i in todo)
+    chunks = [todo[i : i + 64] for i in range(0, len(todo), 64)]
+    if progress and len(parsed):
+        progress(len(parsed))
     if workers > 1 and size > 4_000_000:
         pool = ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
         try:
-            for chunk, part in zip(chunks, pool.map(_load_many, chunks), strict=True):
-                out.extend(part)
+            for chunk, parts in zip(chunks, pool.map(_load_each, [[jobs[i] for i in c] for c in chunks]), strict=True):
+                parsed.update(zip(chunk, parts, strict=True))
                 if progress:
                     progress(len(chunk))
         finally:  # interrupted or failed: drop the queued chunks instead of finishing them
             pool.shutdown(wait=True, cancel_futures=True)
     else:
         for chunk in chunks:
-            out.extend(_load_many(chunk))
+            parsed.update(zip(chunk, _load_each([jobs[i] for i in chunk]), strict=True))
             if progress:
                 progress(len(chunk))
+    for i in range(len(jobs)):  # in file order, whichever way each file was read
+        out.extend(parsed[i])
+    if store is not None:
+        store.save({i: parsed[i] for i in todo}, jobs)
     return out
+
+
+def _load_each(jobs: list[tuple[str, str, str, str]]) -> list[RawData]:
+    return [load_file(*job) for job in jobs]
+
+
+class ParseCache:
+    """What load_file made of each raw/ file, keyed by the file's bytes, its place and the pipeline's code, so an
+    edit re-reads only the edited file. Only plain files are cached (links, FIFOs and the like are read afresh);
+    a cache that cannot be read or written is ignored, never an error."""
+
+    VERSION = 1
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.salt = _code_hash()
+        self.entries: dict[str, RawData] = {}
+        self.keys: dict[int, str] = {}
+        try:
+            with path.open("rb") as fh:
+                stored = pickle.load(fh)  # noqa: S301 - a local build artefact this code wrote
+            if isinstance(stored, dict) and stored.get("salt") == (self.VERSION, self.salt):
+                self.entries = stored["entries"]
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, KeyError):
+            self.entries = {}
+
+    def key(self, job: tuple[str, str, str, str]) -> str | None:
+        kind, path, file, root = job
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                return None
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            return None
+        return hashlib.sha256(f"{kind}\0{file}\0{root}\0".encode() + data).hexdigest()
+
+    def get(self, job: tuple[str, str, str, str]) -> RawData | None:
+        key = self.key(job)
+        if key is None:
+            return None
+        self.keys[id(job)] = key
+        return self.entries.get(key)
+
+    def save(self, fresh: dict[int, RawData], jobs: list[tuple[str, str, str, str]]) -> None:
+        keep: dict[str, RawData] = {}
+        for i, job in enumerate(jobs):
+            key = self.keys.get(id(job))
+            if key is None:
+                continue
+            value = fresh.get(i, self.entries.get(key))
+            if value is not None:
+                keep[key] = value
+        if not fresh and len(keep) == len(self.entries):
+            return  # nothing new to write
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump({"salt": (self.VERSION, self.salt), "entries": keep}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+def _code_hash() -> str:
+    """The pipeline's own code: a change to how files are read invalidates every cached file."""
+    digest = hashlib.sha256(yaml.__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def count_files(raw_dir: Path) -> int:

@@ -114,10 +114,12 @@ def today() -> str:
 
 
 def build_into(
-    raw: Path, out: Path, version: str, date: str | None = None, progress: Callable[[int], None] | None = None
+    raw: Path, out: Path, version: str, date: str | None = None, progress: Callable[[int], None] | None = None,
+    cache: Path | None = None,
 ) -> dict[str, int]:
-    """Validate raw/ and write every release file into the empty folder `out`; return the row counts."""
-    frames = validated_tables(raw, progress=progress)
+    """Validate raw/ (unchanged files from `cache` when given: builds, never releases) and write every release
+    file into the empty folder `out`; return the row counts."""
+    frames = validated_tables(raw, progress=progress, cache=cache)
     write_release(frames, out, version, parse_date(date) if date else today())
     return {name: frame.height for name, frame in frames.items()}
 

@@ -339,3 +339,21 @@ def test_legend_colours_on_the_default_plot_differ_by_at_least_15_ciede2000(page
     assert smallest >= 15
     drawn = page.evaluate("() => { for (const m of Bokeh.documents[0].all_models) { let n; try { n = m.name } catch (e) { continue } if (n === 'colors') return m.palette } }")
     assert sorted(drawn) == sorted(colours)
+
+
+def test_every_preset_opens_a_drawn_non_empty_plot(page: Page, real_viewer: str) -> None:
+    from urllib.parse import urlencode
+
+    from viewer.presets import PRESETS
+
+    links = [(p.preset_id, link) for p in PRESETS for link in p.links if link.target == "explorer"]
+    assert len(links) >= len(PRESETS) - 1  # every question but at most one has a plot
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    for preset_id, link in links:
+        open_explorer(page, real_viewer, urlencode(link.query))
+        counts = page.evaluate(COUNT_POINTS)
+        points = sum(n for group, (n, _) in counts.items() if group != "pareto")
+        shown = int(page.locator("#point-count").inner_text().replace(",", ""))
+        assert (preset_id, points > 0, points) == (preset_id, True, shown)
+    assert errors == []

@@ -167,3 +167,25 @@ def test_the_contributor_guide_names_the_commands_it_teaches() -> None:
     for command in ("heedless new-source", "heedless new-family", "heedless check", "make preview", "make test",
                     "pre-commit install", "make reconcile"):
         assert command in guide, command
+
+
+def test_check_reuses_unchanged_files_and_sees_every_edit(fixture_raw: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import load
+
+    cache = tmp_path / "cache.pickle"
+    first = load.load_raw(fixture_raw, workers=1, cache=cache)
+    parsed: list[str] = []
+    real = load.load_file
+    monkeypatch.setattr(load, "load_file", lambda *job: parsed.append(job[2]) or real(*job))
+    again = load.load_raw(fixture_raw, workers=1, cache=cache)
+    assert (parsed, again.rows, again.problems) == ([], first.rows, first.problems)
+    path = fixture_raw / "results" / "alpha2021net.yaml"
+    path.write_text(path.read_text().replace("    top1: 83.0\n", "    top1: 'x'\n", 1))
+    edited = load.load_raw(fixture_raw, workers=1, cache=cache)
+    assert parsed == ["results/alpha2021net.yaml"]
+    assert [(p.file, p.field) for p in edited.problems] == [("results/alpha2021net.yaml", "top1")]
+    cache.write_bytes(b"not a pickle")
+    parsed.clear()
+    assert load.load_raw(fixture_raw, workers=1, cache=cache).problems == edited.problems
+    assert len(parsed) == len(load._raw_files(fixture_raw)[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -160,3 +162,20 @@ def test_the_region_a_form_change_redraws_is_the_page_without_the_row_list(clien
     assert 'id="plot-item"' in region["main_html"]
     bad = client.get("/plot-region.json?x=bogus")
     assert (bad.status_code, bad.get_json()["parameter"]) == (400, "x")
+
+
+def test_a_throughput_axis_says_which_layouts_compile_modes_and_frameworks_its_points_mix() -> None:
+    client = create_app({"RELEASES_DIR": str(ROOT / "releases"), "TESTING": True}).test_client()
+    query = "x=throughput&x_gpu=rtx_4090&x_precision=amp_fp16"
+    data = client.get(f"/plot.json?{query}").get_json()
+    contexts = {r["tp_context"] for r in data["rows"]}
+    assert contexts == {"NCHW, compiled, PyTorch 2.4.0, CUDA 12.4", "NCHW, compiled, PyTorch 2.9.1, CUDA 12.8"}
+    counts = {c: sum(r["tp_context"] == c for r in data["rows"]) for c in sorted(contexts)}
+    shown = "; ".join(f"{c} ({n})" for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    assert ("Throughput measurement contexts: each point takes its backbone&#39;s fastest figure on this GPU and "
+            f"precision, whatever its memory layout, compile mode and framework: {shown}") in data["main_html"]
+    table = list(csv.reader(io.StringIO(client.get(f"/plot.csv?{query}").text)))
+    column = table[0].index("throughput layout, compile mode and framework")
+    assert {row[column] for row in table[1:]} == contexts
+    one = client.get("/plot.json?x=throughput&x_gpu=v100&x_precision=amp_fp16").get_json()
+    assert "throughput measurement contexts" not in one["main_html"]

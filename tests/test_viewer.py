@@ -110,7 +110,8 @@ def test_csv_download_has_exactly_the_table_rows(client: FlaskClient) -> None:
     assert table[0] == ["family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
                         "protocol", "ImageNet-1k Top-1 accuracy", "GMACs", "source", "where", "citations",
                         "backbone first public", "result_id", "x source", "x where", "x head", "x schedule",
-                        "x protocol", "x result_id", "throughput batch size"]
+                        "x protocol", "x result_id", "throughput batch size",
+                        "throughput layout, compile mode and framework"]
     assert [(r[2], r[8], r[9], r[10], r[13]) for r in table[1:]] == [
         ("alphanet_l.in22k", "Full fine-tune, Single crop, val", "86", "45", "alpha2021net (Table 1)"),
         ("betaformer_b.mae_in1k", "Full fine-tune, Single crop, val", "83.6", "17.6", "beta2022former (Table 2)"),

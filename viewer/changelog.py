@@ -35,6 +35,26 @@ class Version:
     intro: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
+    def blocks(self) -> list[tuple[str, list]]:
+        """The intro as blocks: ('p', [text]), ('list', [items]) and ('table', [header cells, *row cells]),
+        the way the pipeline writes a release's summary (a paragraph, a counts table, a corrections list)."""
+        out: list[tuple[str, list]] = []
+        for line in self.intro:
+            kind = "list" if line.startswith("- ") else "table" if line.startswith("|") else "p"
+            if kind == "table" and set(line) <= set("|-: "):
+                continue  # the table's header rule
+            value = line[2:] if kind == "list" else [c.strip() for c in line.strip("|").split("|")] if kind == "table" else line
+            if out and out[-1][0] == kind and kind != "p":
+                out[-1][1].append(value)
+            else:
+                out.append((kind, [value]))
+        return out
+
+    def lead(self) -> str:
+        """One paragraph saying what the release is: the pipeline's own first paragraph, else counts from the diff."""
+        first = self.blocks()[:1]
+        return first[0][1][0] if first and first[0][0] == "p" else self.summary()
+
     def summary(self) -> str:
         """'Added 8 tables, 21 columns and 2,929 rows; changed 240 values; removed 534 rows.'"""
         parts = []

@@ -83,7 +83,7 @@ _ROW_COLUMNS = ("family_id", "backbone_id", "checkpoint_id", "pretrain_dataset_i
                 "head_id", "dataset_id", "resolution_px", "schedule", "adaptation_id", "test_time_id", "eval_split", "y",
                 "x", "source_id", "where", "first_published", "result_id", "pareto", "citations", "conflict",
                 "x_source_id", "x_where", "x_result_id", "x_head_id", "x_schedule", "x_adaptation_id", "x_test_time_id",
-                "x_split", "batch_size")
+                "x_split", "batch_size", "tp_context")
 
 
 def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
@@ -123,6 +123,7 @@ def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]
             "x_schedule": r["x_schedule"],
             "x_protocol": protocol(r["x_adaptation_id"], r["x_test_time_id"], r["x_split"]) if r["x_result_id"] else "",
             "batch_size": r["batch_size"],
+            "tp_context": r["tp_context"],
         })
     if spec.sort:
         present = [row for row in rows if row[spec.sort] is not None]
@@ -190,7 +191,8 @@ def figure_inputs(rel: Release, sel: Selection, spec: Spec) -> tuple[dict[str, A
             points["conflict"].to_list()),
     }
     if spec.x.kind in ("throughput", "latency") or spec.y.kind in ("throughput", "latency"):
-        bs = [f"batch {b}" if b is not None else "batch not stated" for b in points["batch_size"].to_list()]
+        bs = [(f"batch {b}" if b is not None else "batch not stated") + (f", {c}" if c else "")
+              for b, c in zip(points["batch_size"].to_list(), points["tp_context"].to_list(), strict=True)]
         key = "x_text" if spec.x.kind in ("throughput", "latency") else "y_text"
         data[key] = [f"{t} ({b})" for t, b in zip(data[key], bs, strict=True)]
     codes: dict[str, list[str]] = {}
@@ -265,6 +267,8 @@ def _x_provenance(rel: Release, points: pl.DataFrame, spec: Spec) -> list[str]:
             text += f" ({head}{sched}; {protocol_text(rel, r['x_adaptation_id'], r['x_test_time_id'], r['x_split'])})"
         elif tp_axis is not None:
             batch = f"batch {r['batch_size']}" if r["batch_size"] is not None else "batch not stated"
+            if r.get("tp_context"):
+                batch += f", {r['tp_context']}"
             where = rel.name("gpus", tp_axis.gpu) if tp_axis.kind == "throughput" else (
                 f"{rel.name('devices', tp_axis.device)}, {rel.name('runtimes', tp_axis.runtime)}")
             text += f" ({where}, {rel.name('precisions', tp_axis.precision)}, {batch})"
@@ -497,8 +501,9 @@ def plot_region() -> Response:
 
 CSV_COLUMNS = ("family", "backbone", "checkpoint", "pretraining", "chain", "head", "resolution", "schedule",
                "protocol", "y", "x", "source", "where", "citations", "date", "result_id",
-               "x_source", "x_where", "x_head", "x_schedule", "x_protocol", "x_result_id", "batch_size")
+               "x_source", "x_where", "x_head", "x_schedule", "x_protocol", "x_result_id", "batch_size", "tp_context")
 CSV_HEADER = {"date": "backbone first public", "batch_size": "throughput batch size",
+              "tp_context": "throughput layout, compile mode and framework",
               "x_source": "x source", "x_where": "x where", "x_head": "x head", "x_schedule": "x schedule",
               "x_protocol": "x protocol", "x_result_id": "x result_id"}
 

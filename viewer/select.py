@@ -120,12 +120,19 @@ def _best_per_checkpoint(frame: pl.DataFrame, higher: bool) -> pl.DataFrame:
     )
 
 
+def tp_context_expr() -> pl.Expr:
+    """'NHWC, compiled, PyTorch 2.9.1, CUDA 13.0': the memory layout, compile mode and framework a throughput
+    figure was measured with, as far as its document states them (null when it states none)."""
+    parts = [pl.col("memory_layout").str.to_uppercase(), pl.col("compile_mode"), pl.col("framework")]
+    return pl.concat_str(parts, separator=", ", ignore_nulls=True).replace("", None).alias("tp_context")
+
+
 def _throughput(rel: Release, axis: Axis, base: pl.DataFrame) -> pl.DataFrame:
     tp = rel.tables["throughput"].filter((pl.col("gpu_id") == axis.gpu) & (pl.col("precision_id") == axis.precision))
-    best = tp.sort(["images_per_s", "throughput_id"], descending=[True, False])
+    best = tp.sort(["images_per_s", "throughput_id"], descending=[True, False]).with_columns(tp_context_expr())
     cls = best.filter(pl.col("task_id") == "classification").unique(["backbone_id", "resolution_px"], keep="first")
     down = best.filter(pl.col("task_id") != "classification").unique(["backbone_id", "task_id", "head_id"], keep="first")
-    keep = ["images_per_s", "batch_size", "source_id", "where"]
+    keep = ["images_per_s", "batch_size", "tp_context", "source_id", "where"]
     on_cls = base.filter(pl.col("task_id") == "classification").join(
         cls.select("backbone_id", "resolution_px", *keep).rename({"source_id": "x_source_id", "where": "x_where"}),
         on=["backbone_id", "resolution_px"], how="inner", validate="m:1")
@@ -155,7 +162,7 @@ def _latency(rel: Release, axis: Axis, base: pl.DataFrame) -> pl.DataFrame:
     return both.with_columns(pl.col("latency_ms").alias("other")).drop("latency_ms")
 
 
-MEASURE_PROVENANCE = ("images_per_s", "batch_size", "x_source_id", "x_where")
+MEASURE_PROVENANCE = ("images_per_s", "batch_size", "tp_context", "x_source_id", "x_where")
 
 
 def _two_measures(rel: Release, spec: Spec) -> tuple[pl.DataFrame, str]:
@@ -279,7 +286,7 @@ def select_points(rel: Release, spec: Spec) -> Selection:
         frame = frame.filter(pl.col("other").is_not_null())
         x_col, y_col = ("other", "value") if base_is_y else ("value", "other")
     frame = frame.with_columns(pl.col(x_col).alias("x"), pl.col(y_col).alias("y"))
-    for missing in ("x_result_id", "x_source_id", "x_where", "images_per_s", "batch_size", "x_head_id", "x_schedule",
+    for missing in ("x_result_id", "x_source_id", "x_where", "images_per_s", "batch_size", "tp_context", "x_head_id", "x_schedule",
                     "x_split", "x_adaptation_id", "x_test_time_id"):
         if missing not in frame.columns:
             dtype = pl.Float64 if missing == "images_per_s" else pl.Int64 if missing in ("batch_size", "x_schedule") else pl.String
@@ -349,4 +356,14 @@ def mixed_contexts(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, o
         if len(batches) > 1:
             shown = ", ".join(sorted(str(b) if b is not None else "not stated" for b in batches))
             out.append({"what": "batch sizes", "choices": [], "note": f"batch sizes {shown}"})
+    if "throughput" in (spec.x.kind, spec.y.kind):
+        contexts: dict[str, int] = {}
+        for c in points.get_column("tp_context").to_list():
+            key = c or "layout, compile mode and framework not stated"
+            contexts[key] = contexts.get(key, 0) + 1
+        if len(contexts) > 1:
+            shown = "; ".join(f"{k} ({n})" for k, n in sorted(contexts.items(), key=lambda kv: (-kv[1], kv[0])))
+            out.append({"what": "throughput measurement contexts", "choices": [], "note": (
+                "each point takes its backbone's fastest figure on this GPU and precision, whatever its memory "
+                f"layout, compile mode and framework: {shown}")})
     return out
