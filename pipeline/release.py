@@ -1,21 +1,30 @@
-"""Cut immutable, versioned releases: build in a temporary folder, check SemVer, move into place."""
+"""Cut immutable, versioned releases: build in a temporary folder, check SemVer, move into place.
+
+One release at a time (a lock in the releases folder), and a release is atomic with its changelog entry.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import polars as pl
 
 from .build import validated_tables
 from .card import counts_line
 from .diff import ReleaseDiff, diff_releases, render, summary
 from .errors import ReleaseError
-from .write import write_release
+from .write import release_date, write_release
 
 VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 CHANGELOG = "CHANGELOG.md"
@@ -127,48 +136,188 @@ def _changelog_section(version: str, date: str, diff: ReleaseDiff | None, previo
     return "\n".join(lines)
 
 
-def _write_changelog(releases: Path, section: str) -> None:
+def _changelog_text(releases: Path, section: str) -> str:
+    """CHANGELOG.md as it reads once `section` (the newest release) is added at the top."""
     path = releases / CHANGELOG
     body = path.read_text(encoding="utf-8") if path.exists() else CHANGELOG_HEAD
     head, _, rest = body.partition("\n## ")
     text = head.rstrip("\n") + "\n\n" + section + ("\n## " + rest if rest else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    return text.rstrip("\n") + "\n"
+
+
+LOCK = ".release.lock"  # held (flock) by the one release running in this folder
+TMP_PREFIX = ".tmp-v"  # a release is built in .tmp-vX.Y.Z-*, then renamed to vX.Y.Z
+PENDING = re.compile(r"^\.pending-v(\d+\.\d+\.\d+)\.CHANGELOG\.md$")  # the changelog a cut will install
+
+
+def _pending(releases: Path, name: str) -> Path:
+    return releases / f".pending-v{name}.CHANGELOG.md"
+
+
+def _step(name: str) -> None:
+    """A named point of a cut. HEEDLESS_RELEASE_PAUSE_AT=<name> stops the cut there (for the kill tests)."""
+    if os.environ.get("HEEDLESS_RELEASE_PAUSE_AT") == name:
+        print(f"release paused at {name}", file=sys.stderr, flush=True)
+        time.sleep(3600)
+
+
+@contextmanager
+def release_lock(releases: Path) -> Iterator[None]:
+    """Hold releases/.release.lock for one release; a second release is refused at once, never queued.
+
+    The file is removed when the release ends (a killed release leaves it, harmlessly: the kernel drops
+    the lock with the process). A lock taken on a file that was removed meanwhile is taken again.
+    """
+    releases.mkdir(parents=True, exist_ok=True)
+    path = releases / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ReleaseError(
+                f"another release is running in {releases} (it holds {path}); "
+                "wait for it to finish, then run this release again"
+            ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def recover(releases: Path, report: Callable[[str], None]) -> None:
+    """Finish or undo what an interrupted release left behind (call under the release lock).
+
+    A cut is committed by renaming its folder into place: a pending changelog whose folder exists is
+    finished (latest link, citation files, changelog); one whose folder does not is deleted. Temporary
+    build folders are always stale here, because no other release can be running.
+    """
+    for path in sorted(releases.iterdir()):
+        match = PENDING.match(path.name)
+        if not match:
+            continue
+        name = match[1]
+        target = releases / f"v{name}"
+        if target.is_dir():  # renamed into place whole, so complete: finish it
+            _finish(releases, target, path, release_date(target) or today())
+            report(f"finished the interrupted release v{name}: {CHANGELOG}, {LATEST} and citation files updated")
+        else:
+            path.unlink()
+            report(f"rolled back the interrupted release v{name}: it never reached its folder, removed {path.name}")
+    for path in sorted(releases.iterdir()):
+        if path.name.startswith(TMP_PREFIX) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+            report(f"removed the stale temporary folder {path.name} (left by an interrupted release)")
+
+
+def _finish(releases: Path, target: Path, pending: Path, date: str) -> None:
+    """The steps after the rename, each idempotent; replacing CHANGELOG.md comes last and ends the cut."""
+    point_latest(releases, target.name)
+    _step("latest")
+    update_citation_files(releases.parent, target.name[1:], date)
+    _step("citation")
+    os.replace(pending, releases / CHANGELOG)
+
+
+def _say_on_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def cut_release(
-    raw: Path, releases: Path, version_text: str, progress: Callable[[int], None] | None = None, date: str | None = None
+    raw: Path, releases: Path, version_text: str, progress: Callable[[int], None] | None = None, date: str | None = None,
+    report: Callable[[str], None] = _say_on_stderr,
 ) -> Path:
-    """Cut releases/vX.Y.Z dated `date` (default today, UTC). Nothing is written unless every check passes."""
+    """Cut releases/vX.Y.Z dated `date` (default today, UTC). Nothing is written unless every check passes.
+
+    Under the release lock: first finish or undo an interrupted release (see `recover`), then build in a
+    temporary folder, write the new changelog beside it, rename the folder into place (the commit point)
+    and finish. A kill at any point leaves either the whole release or nothing once the next release runs.
+    """
     version = parse_version(version_text)
     date = parse_date(date) if date else today()
     name = fmt_version(version)
+    if not _interrupted(releases):  # refuse early, before the slow part (again under the lock, after recovery)
+        _refuse_taken(releases, version, name)
+    frames = validated_tables(raw, progress=progress)  # refused raw/ writes nothing, not even the lock
+    with release_lock(releases):
+        _step("locked")
+        recover(releases, report)
+        return _cut_locked(frames, releases, version, name, date)
+
+
+def _cut_locked(frames: dict[str, pl.DataFrame], releases: Path, version: tuple[int, int, int], name: str,
+                date: str) -> Path:
+    existing = _refuse_taken(releases, version, name)
     target = releases / f"v{name}"
-    if target.exists():
-        raise ReleaseError(f"release v{name} already exists in {releases}; releases are immutable, choose a new version")
-    existing = list_releases(releases)
-    if existing and version <= existing[-1]:
-        raise ReleaseError(f"version {name} is not newer than the latest release v{fmt_version(existing[-1])}")
-    releases.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-v{name}-", dir=releases))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{name}-", dir=releases))
     tmp.chmod(0o755)
+    pending = _pending(releases, name)
     try:
-        counts = build_into(raw, tmp, name, date, progress)
+        write_release(frames, tmp, name, date)
+        counts = {table: frame.height for table, frame in frames.items()}
         diff = None
         if existing:
             previous = releases / f"v{fmt_version(existing[-1])}"
             diff = diff_releases(previous, tmp)
             check_semver(existing[-1], version, diff)
         section = _changelog_section(name, date, diff, fmt_version(existing[-1]) if existing else None, counts)
-        os.rename(tmp, target)  # atomic on one filesystem; fails if the target appeared
+        _step("built")
+        with pending.open("w", encoding="utf-8") as out:
+            out.write(_changelog_text(releases, section))
+            out.flush()
+            os.fsync(out.fileno())
+        _step("pending")
+        os.rename(tmp, target)  # the commit point: atomic on one filesystem; fails if the target appeared
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        pending.unlink(missing_ok=True)
         raise
-    _write_changelog(releases, section)
-    point_latest(releases, target.name)
-    update_citation_files(releases.parent, name, date)
+    try:
+        _fsync_dir(releases)
+        _step("renamed")
+        _finish(releases, target, pending, date)
+    except KeyboardInterrupt:  # past the commit point: the release stands, the next release finishes it
+        raise ReleaseError(f"interrupted after v{name} was put in place; the next `python -m pipeline release` "
+                           "finishes its changelog entry, latest link and citation files") from None
     return target
+
+
+def _interrupted(releases: Path) -> bool:
+    """Whether a release was interrupted after it wrote its pending changelog."""
+    return releases.is_dir() and any(PENDING.match(p.name) for p in releases.iterdir())
+
+
+def _refuse_taken(releases: Path, version: tuple[int, int, int], name: str) -> list[tuple[int, int, int]]:
+    """The releases there are, or a refusal when this version exists or is not the newest."""
+    if (releases / f"v{name}").exists():
+        raise ReleaseError(f"release v{name} already exists in {releases}; releases are immutable, choose a new version")
+    existing = list_releases(releases)
+    if existing and version <= existing[-1]:
+        raise ReleaseError(f"version {name} is not newer than the latest release v{fmt_version(existing[-1])}")
+    return existing
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write a file whole or not at all: a kill mid-write leaves the old text."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def update_citation_files(root: Path, version: str, date: str) -> None:
@@ -177,12 +326,12 @@ def update_citation_files(root: Path, version: str, date: str) -> None:
     if cff.exists():
         text = re.sub(r"(?m)^version: .*$", f"version: {version}", cff.read_text(encoding="utf-8"))
         text = re.sub(r"(?m)^date-released: .*$", f"date-released: {date}", text)
-        cff.write_text(text, encoding="utf-8")
+        _replace_text(cff, text)
     zenodo = root / ".zenodo.json"
     if zenodo.exists():
         meta = json.loads(zenodo.read_text(encoding="utf-8"))
         meta.update({"version": version, "publication_date": date})
-        zenodo.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _replace_text(zenodo, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
 def point_latest(releases: Path, name: str) -> None:
