@@ -68,7 +68,9 @@ test: setup ## every test (browser tests skip with a reason when Chromium is mis
 	$(PY) -m pytest $(ARGS)
 
 test-hostile: setup ## 10,000 generated requests to the real viewer and Datasette (about 10 minutes)
+	rm -f build/hostile-statuses.json
 	HEEDLESS_HOSTILE_EXAMPLES=5000 $(PY) -m pytest tests/test_hostile.py -k generated $(ARGS)
+	@echo "requests by status class: $$(cat build/hostile-statuses.json)"
 
 lint: setup ## ruff and mypy (also run by `make test`)
 	$(VENV)/bin/ruff check heedless pipeline viewer tests bench

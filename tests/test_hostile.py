@@ -542,6 +542,22 @@ def test_serve_refuses_a_damaged_or_unsummed_release_before_starting_anything(re
 
 
 HOSTILE_EXAMPLES = int(os.environ.get("HEEDLESS_HOSTILE_EXAMPLES", "60"))  # `make test-hostile` sends 10,000
+STATUS_CLASSES: dict[str, dict[str, int]] = {"viewer": {}, "datasette": {}}  # 2xx, 3xx, 4xx, 5xx per server
+
+
+def _count(server: str, status: int) -> None:
+    counts = STATUS_CLASSES[server]
+    counts[f"{status // 100}xx"] = counts.get(f"{status // 100}xx", 0) + 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _status_report():  # type: ignore[no-untyped-def]
+    """After the generated requests: how many each server got, by status class, in build/hostile-statuses.json."""
+    yield
+    if any(STATUS_CLASSES.values()):
+        out = ROOT / "build" / "hostile-statuses.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(STATUS_CLASSES, sort_keys=True) + "\n")
 hosts = st.one_of(st.just("localhost"), st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-:_[]", max_size=300))
 
 
@@ -553,6 +569,7 @@ def test_generated_requests_to_the_real_viewer_never_get_a_5xx(served: Served, r
                                                                 star: bool) -> None:
     headers = {"Host": host or "localhost", **({"If-None-Match": "*"} if star else {})}
     status, response_headers, _ = _get(f"{served.viewer}{route}?{query}", headers=headers)
+    _count("viewer", status)
     assert status < 500, (route, query, host)
     assert response_headers["X-Content-Type-Options"] == "nosniff"
     if status == 304:
@@ -581,6 +598,7 @@ DATASETTE_VALUES = ["", "name", "nonexistent", "1", "-1", "max", "array", "objec
 def test_generated_requests_to_the_real_datasette_never_get_a_5xx(served: Served, path: str,
                                                                    params: list[tuple[str, str]]) -> None:
     status, headers, _ = _get(f"{served.datasette}{path}?{urllib.parse.urlencode(params)}", timeout=30)
+    _count("datasette", status)
     assert status < 500, (path, params)
     assert headers["x-frame-options"] == "DENY"
 
