@@ -595,6 +595,7 @@ DATASETTE_VALUES = ["", "name", "nonexistent", "1", "-1", "max", "array", "objec
        params=st.lists(st.tuples(st.sampled_from(DATASETTE_NAMES),
                                  st.one_of(st.sampled_from(DATASETTE_VALUES), st.text(max_size=20))), max_size=5))
 @example(path="/heedless-backbones.json", params=[("_shape", "array")])  # a 500 in Datasette 0.65, found by this test
+@example(path="/heedless-backbones/throughput.csv", params=[("_timelimit", "-1")])  # the same
 def test_generated_requests_to_the_real_datasette_never_get_a_5xx(served: Served, path: str,
                                                                    params: list[tuple[str, str]]) -> None:
     status, headers, _ = _get(f"{served.datasette}{path}?{urllib.parse.urlencode(params)}", timeout=30)
@@ -638,3 +639,9 @@ def test_a_shape_on_the_database_page_is_a_400_that_says_where_it_applies(served
     status, _, body = _get(f"{served.datasette}/heedless-backbones.json?_shape=array")
     assert (status, json.loads(body)) == (400, {"ok": False, "error": "_shape applies to table, row and query pages only",
                                                 "status": 400, "title": None})
+
+
+@pytest.mark.slow
+def test_a_csv_query_over_its_time_limit_is_a_400(served: Served) -> None:
+    status, _, body = _get(f"{served.datasette}/heedless-backbones/throughput.csv?_timelimit=-1")
+    assert (status, b"the query took longer than its time limit allows" in body) == (400, True)

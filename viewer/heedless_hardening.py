@@ -30,6 +30,7 @@ from urllib.parse import unquote
 
 import datasette
 from datasette import Response, hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 from markupsafe import escape
@@ -164,6 +165,13 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
         return None
     if isinstance(exception, (Base400, DatasetteError)):
         return None
+    if isinstance(exception, QueryInterrupted):
+        # over the time limit (or a _timelimit the client set), on a page that does not report it itself (CSV)
+        message = "the query took longer than its time limit allows"
+        if not request.path.endswith(".json"):
+            return Response.html(f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}</p>",
+                                 status=400)
+        return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
     if isinstance(exception, KeyError) and "_shape" in request.args and _raised_in(exception, "datasette/renderer.py"):
         # _shape on a page without rows (the database page): Datasette's JSON renderer looks for 'rows'
         message = "_shape applies to table, row and query pages only"
