@@ -54,3 +54,21 @@ def test_a_repeated_compressed_page_comes_from_the_cache_unchanged(client: Flask
     second = client.get("/?family=betaformer", headers={"Accept-Encoding": "gzip"})
     assert second.headers["X-Cache"] == "hit"
     assert gzip.decompress(second.get_data()) == gzip.decompress(first.get_data())
+
+
+def test_static_files_are_addressed_by_their_content_and_cached_for_a_year(client: FlaskClient) -> None:
+    import hashlib
+    import re
+
+    from .conftest import ROOT
+
+    html = client.get("/").text
+    urls = re.findall(r'(?:src|href)="(/static/[^"?]+)\?v=([0-9a-f]+)"', html)
+    assert {u for u, _ in urls} >= {"/static/style.css", "/static/explorer.js", "/static/discover.js",
+                                    "/static/vendor/tom-select/tom-select.complete.min.js"}
+    for url, version in urls:
+        path = ROOT / "viewer" / url.removeprefix("/")
+        assert version == hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        assert client.get(f"{url}?v={version}").headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert client.get(f"{url}?v=000000000000").headers["Cache-Control"] != "public, max-age=31536000, immutable"
+        assert client.get(url).headers["Cache-Control"] != "public, max-age=31536000, immutable"

@@ -25,6 +25,7 @@ from flask import (
     request,
     send_file,
     send_from_directory,
+    url_for,
 )
 from flask.globals import request_ctx
 from flask.json.provider import DefaultJSONProvider
@@ -239,9 +240,25 @@ def _register_caching(app: Flask) -> None:
             response.set_etag(etag)
             response.headers.setdefault("Cache-Control", "public, max-age=86400")
             response.make_conditional(request)
+        if (request.endpoint == "static" and response.status_code == 200 and request.args.get("v")
+                and request.args["v"] == asset_hash((request.view_args or {}).get("filename", ""))):
+            # the address names this exact content: the browser need not ask again
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         for name, value in SECURITY_HEADERS.items():
             response.headers[name] = value
         return response
+
+
+def asset_hash(filename: str) -> str:
+    """The first 12 hex digits of a static file's SHA-256 ('' when there is no such file); files never change
+    while the app serves, so each is hashed once."""
+    hashes = current_app.extensions.setdefault("asset_hashes", {})
+    if filename not in hashes:
+        folder = Path(current_app.static_folder or "").resolve()
+        path = (folder / filename).resolve()
+        ok = path.is_relative_to(folder) and path.is_file()
+        hashes[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if ok else ""
+    return str(hashes[filename])
 
 
 PASSTHROUGH = ("static", "bokeh_js", "favicon", "pages.release_file", "health.healthz")
@@ -293,6 +310,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.route("/favicon.ico")
     def favicon() -> Response:
         return send_from_directory(Path(app.static_folder or ""), "favicon.svg", mimetype="image/svg+xml", max_age=31536000)
+
+    @app.template_global()
+    def asset(filename: str) -> str:
+        """A static file's address versioned by its content, so it can be cached for a year."""
+        return url_for("static", filename=filename, v=asset_hash(filename))
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

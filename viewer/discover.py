@@ -7,13 +7,11 @@ datasets and metrics in a path are 404 pages.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import polars as pl
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as ResponseBase
 
@@ -54,11 +52,9 @@ def _entry_url(entry: finder.Entry) -> str:
 @bp.app_template_global()
 def discover_asset(filename: str) -> str:
     """The address of one of this module's static files, versioned by its content (cached for a year safely)."""
-    hashes = current_app.extensions.setdefault("discover_asset_hashes", {})  # files never change while serving
-    if filename not in hashes:
-        path = Path(current_app.static_folder or "") / filename
-        hashes[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return url_for("static", filename=filename, v=hashes[filename])
+    from viewer.app import asset_hash
+
+    return url_for("static", filename=filename, v=asset_hash(filename))
 
 
 @bp.app_template_global()
