@@ -153,20 +153,23 @@ def render(diff: ReleaseDiff, limit: int | None = None) -> list[str]:
 
 
 CORRECTIONS_SHOWN = 20
-HEADLINE = (("families", "families"), ("backbones", "backbones"), ("checkpoints", "checkpoints"),
-            ("classification_results", "classification results"), ("detection_results", "detection results"),
-            ("segmentation_results", "segmentation results"), ("throughput", "throughput figures"),
-            ("latency", "latency figures"), ("sources", "sources"))
+HEADLINE = (("families", "family", "families"), ("backbones", "backbone", "backbones"),
+            ("checkpoints", "checkpoint", "checkpoints"),
+            ("classification_results", "classification result", "classification results"),
+            ("detection_results", "detection result", "detection results"),
+            ("segmentation_results", "segmentation result", "segmentation results"),
+            ("throughput", "throughput figure", "throughput figures"), ("latency", "latency figure", "latency figures"),
+            ("sources", "source", "sources"))
 
 
 def _headline(diff: ReleaseDiff, pick: str) -> str:
     by_name = {t.name: t for t in diff.tables}
     parts = []
-    for name, words in HEADLINE:
+    for name, one, many in HEADLINE:
         t = by_name.get(name)
         n = len(getattr(t, pick)) if t else 0
         if n:
-            parts.append(f"{n} {words}")
+            parts.append(f"{n:,} {one if n == 1 else many}")
     return ", ".join(parts) or "nothing"
 
 

@@ -271,3 +271,15 @@ def test_a_removed_column_requires_a_major_version(tmp_path: Path, fixture_relea
 
 def test_diff_of_a_release_with_itself_is_empty(fixture_release: Path) -> None:
     assert diff_releases(fixture_release, fixture_release).empty
+
+
+def test_the_changelog_headline_counts_in_the_singular_and_with_thousands_separators() -> None:
+    from types import SimpleNamespace
+
+    from pipeline.diff import _headline
+
+    diff = SimpleNamespace(tables=[SimpleNamespace(name="families", added=["a"], removed=[]),
+                                   SimpleNamespace(name="throughput", added=[str(i) for i in range(5974)], removed=[]),
+                                   SimpleNamespace(name="sources", added=["s1", "s2"], removed=["s3"])])
+    assert _headline(diff, "added") == "1 family, 5,974 throughput figures, 2 sources"  # type: ignore[arg-type]
+    assert _headline(diff, "removed") == "1 source"  # type: ignore[arg-type]
