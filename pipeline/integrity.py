@@ -112,6 +112,15 @@ def read_folder_sums(folder: Path) -> dict[str, str]:
     return sums
 
 
+def _entries(folder: Path) -> Iterator[Path]:
+    """A release folder's entries in name order, each sub-folder followed by its own entries (one level: the
+    data dictionary)."""
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        yield entry
+        if entry.is_dir() and not entry.is_symlink():
+            yield from sorted(entry.iterdir(), key=lambda p: p.name)
+
+
 def verify_folder(folder: Path) -> dict[str, str]:
     """Hash every file of a release folder against its SHA256SUMS; return the entries, or raise
     ReleaseDamaged naming each missing, changed or unlisted file."""
@@ -120,10 +129,8 @@ def verify_folder(folder: Path) -> dict[str, str]:
     sums = read_folder_sums(folder)
     found: dict[str, str] = {}
     problems = []
-    entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    for entry in entries:
-        if entry.is_dir() and not entry.is_symlink():  # one level of sub-folders (the data dictionary)
-            entries += sorted(entry.iterdir(), key=lambda p: p.name) if entry.parent == folder else []
+    for entry in _entries(folder):
+        if entry.is_dir() and not entry.is_symlink():
             if entry.parent != folder:
                 problems.append(f"{entry.relative_to(folder).as_posix()} is a folder inside a sub-folder "
                                 "(a release holds files, and files in one level of sub-folders)")

@@ -644,13 +644,6 @@ def _size(path: str) -> int:
         return 0
 
 
-def _load_many(jobs: list[tuple[str, str, str, str]]) -> RawData:
-    out = RawData()
-    for job in jobs:
-        out.extend(load_file(*job))
-    return out
-
-
 def _die_with_parent(parent: int) -> None:
     """Loader processes end with the command that started them, however it ends (even killed outright)."""
     if sys.platform.startswith("linux"):
@@ -678,16 +671,10 @@ def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int]
     jobs, problems = _raw_files(raw_dir)
     out = RawData(problems=problems)
     store = ParseCache(cache) if cache is not None else None
-    parsed: dict[int, RawData] = {}
-    todo = list(range(len(jobs)))
-    if store is not None:
-        todo = []
-        for i, job in enumerate(jobs):
-            hit = store.get(job)
-            if hit is None:
-                todo.append(i)
-            else:
-                parsed[i] = hit
+    keys = [store.key(job) for job in jobs] if store is not None else []
+    cached = store.entries if store is not None else {}
+    parsed = {i: cached[key] for i, key in enumerate(keys) if key in cached}
+    todo = [i for i in range(len(jobs)) if i not in parsed]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     size = sum(_size(jobs[i][1]) for i in todo)
     chunks = [todo[i : i + 64] for i in range(0, len(todo), 64)]
@@ -710,7 +697,7 @@ def load_raw(raw_dir: Path, workers: int | None = None, progress: Callable[[int]
     for i in range(len(jobs)):  # in file order, whichever way each file was read
         out.extend(parsed[i])
     if store is not None:
-        store.save({i: parsed[i] for i in todo}, jobs)
+        store.save({key: parsed[i] for i, key in enumerate(keys) if key is not None}, fresh=bool(todo))
     return out
 
 
@@ -729,7 +716,6 @@ class ParseCache:
         self.path = path
         self.salt = _code_hash()
         self.entries: dict[str, RawData] = {}
-        self.keys: dict[int, str] = {}
         try:
             with path.open("rb") as fh:
                 stored = pickle.load(fh)  # noqa: S301 - a local build artefact this code wrote
@@ -750,29 +736,15 @@ class ParseCache:
             return None
         return hashlib.sha256(f"{kind}\0{file}\0{root}\0".encode() + data).hexdigest()
 
-    def get(self, job: tuple[str, str, str, str]) -> RawData | None:
-        key = self.key(job)
-        if key is None:
-            return None
-        self.keys[id(job)] = key
-        return self.entries.get(key)
-
-    def save(self, fresh: dict[int, RawData], jobs: list[tuple[str, str, str, str]]) -> None:
-        keep: dict[str, RawData] = {}
-        for i, job in enumerate(jobs):
-            key = self.keys.get(id(job))
-            if key is None:
-                continue
-            value = fresh.get(i, self.entries.get(key))
-            if value is not None:
-                keep[key] = value
-        if not fresh and len(keep) == len(self.entries):
-            return  # nothing new to write
+    def save(self, entries: dict[str, RawData], fresh: bool) -> None:
+        """Keep exactly the files of this run (so deleted files drop out); written only when something changed."""
+        if not fresh and entries.keys() == self.entries.keys():
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
-                pickle.dump({"salt": (self.VERSION, self.salt), "entries": keep}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"salt": (self.VERSION, self.salt), "entries": entries}, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
         except OSError:
             pass

@@ -6,8 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from pipeline.release import cut_release
+from viewer.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -69,3 +72,21 @@ def live_viewer(fixture_release: Path):  # type: ignore[no-untyped-def]
 def browser_context_args(browser_context_args: dict) -> dict:
     """A desktop-sized window, so the plot is on screen without scrolling."""
     return {**browser_context_args, "viewport": {"width": 1400, "height": 1200}}
+
+
+@pytest.fixture(scope="module")
+def app(fixture_release: Path) -> Flask:
+    """The viewer on the fixture release (a module may override it with other settings)."""
+    return create_app({"RELEASES_DIR": str(fixture_release.parent), "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def plot(client: FlaskClient, query: str = "") -> dict:
+    """The explorer's JSON twin for a query string; it must answer 200."""
+    response = client.get(f"/plot.json?{query}")
+    assert response.status_code == 200, response.text
+    return response.get_json()

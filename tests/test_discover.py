@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
-from viewer.app import create_app
-
-
-@pytest.fixture(scope="module")
-def app(fixture_release: Path) -> Flask:
-    return create_app({"RELEASES_DIR": str(fixture_release.parent), "TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def get_json(client: FlaskClient, url: str) -> dict:

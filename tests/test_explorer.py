@@ -16,23 +16,12 @@ from flask.testing import FlaskClient
 from viewer.app import create_app
 from viewer.vendor import check as check_vendored
 
-from .conftest import ROOT
+from .conftest import ROOT, plot
 
 
 @pytest.fixture(scope="module")
 def app(fixture_release: Path) -> Flask:
     return create_app({"RELEASES_DIR": str(fixture_release.parent), "DATASETTE_URL": "http://datasette.test", "TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def plot(client: FlaskClient, query: str = "") -> dict:
-    response = client.get(f"/plot.json?{query}")
-    assert response.status_code == 200, response.text
-    return response.get_json()
 
 
 def params(query: str) -> dict[str, str]:

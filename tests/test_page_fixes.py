@@ -16,16 +16,6 @@ from viewer.changelog import parse_changelog
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def app(fixture_release: Path) -> Flask:
-    return create_app({"RELEASES_DIR": str(fixture_release.parent), "TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 @pytest.mark.parametrize("path", ["/backbones/alphanet_s", "/families/alphanet", "/sources/alpha2021net", "/datasets/imagenet_1k",
                                   "/heads/mask_rcnn"])
 def test_checkpoint_cells_link_to_their_row_on_the_backbone_page(client: FlaskClient, path: str) -> None:

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 import brotli
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from viewer.app import create_app
-
 DECOMPRESS = {"br": brotli.decompress, "gzip": gzip.decompress}
-
-
-@pytest.fixture(scope="module")
-def app(fixture_release: Path) -> Flask:
-    return create_app({"RELEASES_DIR": str(fixture_release.parent), "TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.mark.parametrize("path", ["/", "/plot.json", "/plot.csv", "/families", "/static/style.css", "/static/explorer.js"])

@@ -39,8 +39,6 @@ from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
 from viewer.releases import ReleaseDamaged
 
-ASSET_VERSION = "4"  # bump when static files change, so long-cached URLs change too
-
 
 class HtmlSafeJSONProvider(DefaultJSONProvider):
     """JSON whose text can never be read as markup: <, > and & are written as \\u escapes."""
@@ -209,7 +207,7 @@ def _register_caching(app: Flask) -> None:
         # the release actually served: "latest" moves when a new release is cut
         store = app.extensions["heedless_store"]
         served = (store.versions()[-1:] or ["none"])[0] if store.default == "latest" else store.default
-        return f"{ASSET_VERSION}|{bokeh.__version__}|{served}|{request.path}?{_canonical_query()}"
+        return f"{bokeh.__version__}|{served}|{request.path}?{_canonical_query()}"
 
     @app.before_request
     def serve_cached() -> Response | None:
@@ -318,7 +316,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
-        return {"bokeh_version": bokeh.__version__, "asset_version": ASSET_VERSION,
+        return {"bokeh_version": bokeh.__version__,
                 "datasette_url": app.config["DATASETTE_URL"]}
 
     from viewer import discover, explorer, health, pages

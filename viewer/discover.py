@@ -50,14 +50,6 @@ def _entry_url(entry: finder.Entry) -> str:
 
 
 @bp.app_template_global()
-def discover_asset(filename: str) -> str:
-    """The address of one of this module's static files, versioned by its content (cached for a year safely)."""
-    from viewer.app import asset_hash
-
-    return url_for("static", filename=filename, v=asset_hash(filename))
-
-
-@bp.app_template_global()
 def model_label(key: str) -> str:
     """A backbone's name, or a checkpoint id with its backbone's name."""
     rel = get_release()

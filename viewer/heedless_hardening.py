@@ -167,29 +167,28 @@ def handle_exception(datasette, request, exception):  # type: ignore[no-untyped-
         return None
     if isinstance(exception, QueryInterrupted):
         # over the time limit (or a _timelimit the client set), on a page that does not report it itself (CSV)
-        message = "the query took longer than its time limit allows"
-        if not request.path.endswith(".json"):
-            return Response.html(f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}</p>",
-                                 status=400)
-        return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
+        return _bad_request(request, "the query took longer than its time limit allows")
     if isinstance(exception, KeyError) and "_shape" in request.args and _raised_in(exception, "datasette/renderer.py"):
         # _shape on a page without rows (the database page): Datasette's JSON renderer looks for 'rows'
-        message = "_shape applies to table, row and query pages only"
-        return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
+        return _bad_request(request, "_shape applies to table, row and query pages only", as_json=True)
     if isinstance(exception, (ValueError, OverflowError, sqlite3.Error)):
         # request input Datasette reads without checking (int() of _next on a view, of _timelimit or
         # _ttl), a number beyond 64 bits, a value or query over a limit
-        message = (f"the query failed: {exception}" if isinstance(exception, sqlite3.Error)
-                   else "a parameter of the request has a value that cannot be used here")
-        if request.path.endswith(".json"):
-            return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
-        return Response.html(f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}</p>",
-                             status=400)
+        return _bad_request(request, f"the query failed: {exception}" if isinstance(exception, sqlite3.Error)
+                            else "a parameter of the request has a value that cannot be used here")
     print(f"error: {type(exception).__name__} on {request.path}", file=sys.stderr, flush=True)
     message = "Something went wrong on our side; the error was logged."
     if request.path.endswith(".json"):
         return Response.json({"ok": False, "error": message, "status": 500, "title": None}, status=500)
     return Response.html(f"<!doctype html><title>Error</title><h1>Error</h1><p>{message}</p>", status=500)
+
+
+def _bad_request(request: Any, message: str, as_json: bool = False) -> Response:
+    """A 400 that says why, as JSON for a .json path (or when asked) and as a page otherwise."""
+    if as_json or request.path.endswith(".json"):
+        return Response.json({"ok": False, "error": message, "status": 400, "title": None}, status=400)
+    return Response.html(f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}</p>",
+                         status=400)
 
 
 def _raised_in(exception: BaseException, suffix: str) -> bool:

@@ -156,7 +156,8 @@ def _choice(args: MultiDict, name: str, choices: list[str], default: str) -> str
     return value
 
 
-def _float(args: MultiDict, name: str) -> float | None:
+def _float(args: MultiDict, name: str, minimum: float | None = None) -> float | None:
+    """A finite number (at least `minimum` when given), or None when the parameter is absent or empty."""
     value = _one(args, name)
     if value == "":
         return None
@@ -164,8 +165,8 @@ def _float(args: MultiDict, name: str) -> float | None:
         number = float(value)
     except ValueError:
         raise BadQuery(name, value, "a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise BadQuery(name, value, "a finite number")
+    if number != number or number in (float("inf"), float("-inf")) or (minimum is not None and number < minimum):
+        raise BadQuery(name, value, "a finite number" + (f", {minimum:g} or more" if minimum is not None else ""))
     return number
 
 

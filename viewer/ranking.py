@@ -15,7 +15,7 @@ import polars as pl
 from werkzeug.datastructures import MultiDict
 
 from viewer.data import TASK_METRICS, Release
-from viewer.query import ANY, STANDARD_TEST_TIME, BadQuery, Spec
+from viewer.query import ANY, STANDARD_TEST_TIME, BadQuery, Spec, _float, _one
 from viewer.select import protocol_filter
 
 PAGE_SIZE = 50
@@ -74,14 +74,8 @@ class Board:
         return Spec(adaptation=(self.adaptation,), test_time=(self.test_time,), split=(self.split,), extra=self.extra)
 
 
-def _one(args: MultiDict, name: str) -> str:
-    values = args.getlist(name)
-    if len(values) > 1:
-        raise BadQuery(name, ",".join(values), "a single value")
-    return values[0] if values else ""
-
-
 def _pick(args: MultiDict, name: str, choices: list[str], default: str) -> str:
+    """One of `choices`; an absent or empty parameter is the default."""
     value = _one(args, name)
     if value == "":
         return default
@@ -91,16 +85,7 @@ def _pick(args: MultiDict, name: str, choices: list[str], default: str) -> str:
 
 
 def _number(args: MultiDict, name: str) -> float | None:
-    value = _one(args, name)
-    if value == "":
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise BadQuery(name, value, "a number") from None
-    if number != number or number in (float("inf"), float("-inf")) or number < 0:
-        raise BadQuery(name, value, "a finite number, 0 or more")
-    return number
+    return _float(args, name, minimum=0)
 
 
 def _most_common(frame: pl.DataFrame, column: str) -> list[str]:

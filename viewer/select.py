@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import polars as pl
@@ -357,10 +358,8 @@ def mixed_contexts(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, o
             shown = ", ".join(sorted(str(b) if b is not None else "not stated" for b in batches))
             out.append({"what": "batch sizes", "choices": [], "note": f"batch sizes {shown}"})
     if "throughput" in (spec.x.kind, spec.y.kind):
-        contexts: dict[str, int] = {}
-        for c in points.get_column("tp_context").to_list():
-            key = c or "layout, compile mode and framework not stated"
-            contexts[key] = contexts.get(key, 0) + 1
+        contexts = Counter(c or "layout, compile mode and framework not stated"
+                           for c in points.get_column("tp_context").to_list())
         if len(contexts) > 1:
             shown = "; ".join(f"{k} ({n})" for k, n in sorted(contexts.items(), key=lambda kv: (-kv[1], kv[0])))
             out.append({"what": "throughput measurement contexts", "choices": [], "note": (
