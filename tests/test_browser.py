@@ -357,3 +357,38 @@ def test_every_preset_opens_a_drawn_non_empty_plot(page: Page, real_viewer: str)
         shown = int(page.locator("#point-count").inner_text().replace(",", ""))
         assert (preset_id, points > 0, points) == (preset_id, True, shown)
     assert errors == []
+
+
+def test_the_table_and_controls_are_laid_out_after_the_plot_and_never_wait_without_javascript(
+        browser: Browser, live_viewer: str) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    # each animation frame from the start: when the plot is first drawn, and whether the table, the searchable
+    # selects and the waiting classes were there in that frame
+    context.add_init_script("""(function check() {
+      const root = document.documentElement, skipped = (sel) => getComputedStyle(document.querySelector(sel)).contentVisibility;
+      if (window.Bokeh && Bokeh.documents.length === 1 && Bokeh.documents[0].is_idle && !window.__first) {
+        window.__first = {pending: [...root.classList].sort(), table: skipped('#explorer .table-wrap'),
+                          controls: skipped('#explorer-form'), searchable: document.querySelectorAll('.ts-wrapper').length};
+      }
+      requestAnimationFrame(check);
+    })();""")
+    page = context.new_page()
+    open_explorer(page, live_viewer)
+    page.wait_for_function("() => window.__first !== undefined")
+    assert page.evaluate("() => window.__first") == {"pending": ["controls-pending", "plot-pending"], "table": "hidden",
+                                                      "controls": "hidden", "searchable": 0}
+    page.wait_for_function("() => document.documentElement.classList.length === 0")
+    assert page.evaluate("() => [getComputedStyle(document.querySelector('#explorer .table-wrap')).contentVisibility,"
+                         " getComputedStyle(document.querySelector('#explorer-form')).contentVisibility]") == ["visible", "visible"]
+    expect(page.locator("#points tbody tr").first).to_be_visible()
+    expect(page.locator("#explorer-form .ts-wrapper")).to_have_count(10)
+    context.close()
+
+    plain = browser.new_context(viewport={"width": 1366, "height": 768}, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(f"{live_viewer}/")
+    assert page.evaluate("() => document.documentElement.className") == ""
+    expect(page.locator("#points tbody tr")).to_have_count(5)
+    expect(page.locator("#points tbody tr").first).to_be_visible()
+    expect(page.locator("#explorer-form select[name=family]")).to_be_visible()
+    plain.close()

@@ -174,7 +174,7 @@
   document.addEventListener("explorer:updated", function () { syncTitle(); highlightWhenReady(); });
 
   function foldOnNarrowScreens() {
-    if (window.innerWidth >= 700) { return; }
+    if (!window.matchMedia("(max-width: 699px)").matches) { return; }  // a media query: no forced layout
     document.querySelectorAll("details[data-fold-narrow]").forEach(function (d) { d.removeAttribute("open"); });
   }
 

@@ -211,6 +211,24 @@
     return data ? embedPlot(JSON.parse(data.textContent)) : Promise.resolve();
   }
 
+  // Calls `then` once Bokeh has drawn the plot (its document is idle) and the browser has shown that
+  // frame, or at once without a plot.
+  function whenDrawn(then) {
+    var tries = 0;
+    (function check() {
+      var doc = window.Bokeh && window.Bokeh.documents[0];
+      if (!doc) { then(); return; }
+      if (doc.is_idle || ++tries > 300) {
+        window.requestAnimationFrame(function () { setTimeout(then, 0); });
+        return;
+      }
+      window.requestAnimationFrame(check);
+    })();
+  }
+
+  // What waits for the plot (discover.js's plot-pending: the table below it) is laid out now.
+  function plotDrawn() { document.documentElement.classList.remove("plot-pending"); }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("#legend button.item[data-key]");
     if (!button) { return; }
@@ -222,7 +240,7 @@
   });
 
   var region = document.getElementById("explorer");
-  if (!region) { embedFromPage(); return; }
+  if (!region) { embedFromPage().then(function () { whenDrawn(plotDrawn); }, plotDrawn); return; }
 
   // ---- the controls: searchable multi-selects, changes applied at once ------------------------
   var pending = null;
@@ -236,9 +254,33 @@
     return params.toString();
   }
 
-  function enhanceSelects(form) {
-    if (!window.TomSelect) { return; }
-    form.querySelectorAll("select[multiple][data-search]").forEach(function (select) {
+  // Tom Select is loaded once the plot is drawn (it is not needed to see the plot), then kept.
+  var selectScript = null;
+  function withTomSelect(then) {
+    if (window.TomSelect) { then(); return; }
+    var src = region.getAttribute("data-select-script");
+    if (!src) { return; }
+    if (!selectScript) {
+      selectScript = el("script", { src: src });
+      selectScript.addEventListener("error", controlsReady);  // the native selects, then
+      document.head.appendChild(selectScript);
+    }
+    selectScript.addEventListener("load", then);
+  }
+
+  // The controls (hidden by discover.js until their selects are searchable) are laid out now.
+  function controlsReady() { document.documentElement.classList.remove("controls-pending"); }
+
+  function enhanceSelects() {
+    withTomSelect(enhanceNow);
+  }
+
+  function enhanceNow() {
+    // shown first (in this same task, so no frame shows the native selects): Tom Select measures them
+    controlsReady();
+    var form = document.getElementById("explorer-form");
+    if (!form) { return; }
+    form.querySelectorAll("select[multiple][data-search]:not([data-enhanced])").forEach(function (select) {
       var before = null;
       var control = new window.TomSelect(select, {
         plugins: { remove_button: { title: "Remove" }, clear_button: { title: "Clear" } },
@@ -293,11 +335,14 @@
           showError(b.error + (b.choices ? " Valid: " + b.choices + "." : ""));
           return;
         }
+        if (document.getElementById("plot-item") || /id="plot-item"/.test(result.body.main_html)) {
+          document.documentElement.classList.add("plot-pending");
+        }
         region.innerHTML = result.body.main_html;
         restorePanels();
-        enhanceSelects(document.getElementById("explorer-form"));
+        enhanceSelects();
         document.title = result.body.title + " · Heedless Backbones";
-        embedFromPage();
+        embedFromPage().then(function () { whenDrawn(plotDrawn); }, plotDrawn);
         if (push) { history.pushState({ query: result.body.query }, "", "/?" + result.body.query); }
         else { history.replaceState({ query: result.body.query }, "", "/?" + result.body.query); }
         region.dispatchEvent(new CustomEvent("explorer:updated", { bubbles: true }));
@@ -344,7 +389,9 @@
   var controls = document.getElementById("controls");
   if (controls && window.matchMedia("(max-width: 800px)").matches) { controls.open = false; }  // plot first on phones
   history.replaceState({ query: window.location.search.replace(/^\?/, "") }, "", window.location.href);
-  // the searchable selects after the plot: a person sees the plot first
-  var enhance = function () { enhanceSelects(document.getElementById("explorer-form")); };
-  embedFromPage().then(enhance, enhance);
+  // the table and the searchable selects once the plot is drawn: a person sees the plot first
+  var afterPlot = function () {
+    whenDrawn(function () { plotDrawn(); enhanceSelects(); });
+  };
+  embedFromPage().then(afterPlot, afterPlot);
 })();
