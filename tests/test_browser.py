@@ -359,7 +359,7 @@ def test_every_preset_opens_a_drawn_non_empty_plot(page: Page, real_viewer: str)
     assert errors == []
 
 
-def test_the_table_and_controls_are_laid_out_after_the_plot_and_never_wait_without_javascript(
+def test_the_table_and_controls_are_laid_out_after_the_plot_and_never_wait_without_javascript(  # noqa: PLR0915
         browser: Browser, live_viewer: str) -> None:
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     # each animation frame from the start: when the plot is first drawn, and whether the table, the searchable
@@ -383,6 +383,16 @@ def test_the_table_and_controls_are_laid_out_after_the_plot_and_never_wait_witho
     expect(page.locator("#points tbody tr").first).to_be_visible()
     expect(page.locator("#explorer-form .ts-wrapper")).to_have_count(10)
     context.close()
+
+    # when the searchable selects cannot be loaded, the native ones are shown as soon as that is known
+    blocked = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = blocked.new_page()
+    page.route("**/tom-select.complete.min.js*", lambda route: route.abort())
+    open_explorer(page, live_viewer)
+    page.wait_for_function("() => document.documentElement.classList.length === 0", timeout=1500)
+    expect(page.locator("#explorer-form select[name=family]")).to_be_visible()
+    expect(page.locator("#explorer-form .ts-wrapper")).to_have_count(0)
+    blocked.close()
 
     plain = browser.new_context(viewport={"width": 1366, "height": 768}, java_script_enabled=False)
     page = plain.new_page()

@@ -137,7 +137,8 @@ def test_the_metric_follows_the_dataset_on_the_real_release() -> None:
 def test_the_searchable_selects_are_served_by_the_app_from_the_pinned_package(client: FlaskClient) -> None:
     html = client.get("/").text
     # loaded by explorer.js once the plot is drawn, from the address the page gives it
-    assert '<div id="explorer" data-select-script="/static/vendor/tom-select/tom-select.complete.min.js?v=' in html
+    assert re.search(r'<div id="explorer" data-select-script="/static/vendor/tom-select/tom-select.complete.min.js\?v=[0-9a-f]{12}" '
+                     r'data-select-style="/static/vendor/tom-select/tom-select.default.min.css\?v=[0-9a-f]{12}">', html)
     assert client.get("/static/vendor/tom-select/tom-select.complete.min.js").status_code == 200
     assert client.get("/static/vendor/tom-select/LICENSE").status_code == 200
     assert check_vendored() == []

@@ -49,9 +49,10 @@ def test_static_files_are_addressed_by_their_content_and_cached_for_a_year(clien
     from .conftest import ROOT
 
     html = client.get("/").text
-    urls = re.findall(r'(?:src|href|data-select-script)="(/static/[^"?]+)\?v=([0-9a-f]+)"', html)
+    urls = re.findall(r'(?:src|href|data-select-script|data-select-style)="(/static/[^"?]+)\?v=([0-9a-f]+)"', html)
     assert {u for u, _ in urls} >= {"/static/style.css", "/static/explorer.js", "/static/discover.js",
-                                    "/static/plot-first.js", "/static/vendor/tom-select/tom-select.complete.min.js"}
+                                    "/static/plot-first.js", "/static/vendor/tom-select/tom-select.complete.min.js",
+                                    "/static/vendor/tom-select/tom-select.default.min.css"}
     for url, version in urls:
         path = ROOT / "viewer" / url.removeprefix("/")
         assert version == hashlib.sha256(path.read_bytes()).hexdigest()[:12]

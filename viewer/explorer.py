@@ -38,7 +38,7 @@ MARKER_ORDER = (*MARKERS, OTHER_MARKER)
 bp = Blueprint("explorer", __name__)
 DATASETTE_ID_LIMIT = 300
 MAX_POINTS = 1500  # more points than this are unreadable and slow; the CSV always has them all
-TABLE_PAGE = 100  # table rows per page; the CSV and the JSON twin have every row
+TABLE_PAGE = 50  # table rows per page; the CSV and the JSON twin have every row
 CATEGORY_TITLE = {"family": "Family", "pretrain_dataset": "Pretraining data", "pretrain_method": "Pretraining method",
                   "head": "Head", "resolution": "Resolution", "schedule": "Schedule", "token_mixer": "Token mixer",
                   "none": "All points"}

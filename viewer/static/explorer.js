@@ -254,18 +254,23 @@
     return params.toString();
   }
 
-  // Tom Select is loaded once the plot is drawn (it is not needed to see the plot), then kept.
-  var selectScript = null;
+  // Tom Select (script and style sheet) is loaded once the plot is drawn (it is not needed to see the plot),
+  // then kept; `then` runs when both are in.
+  var selectReady = null;
   function withTomSelect(then) {
-    if (window.TomSelect) { then(); return; }
-    var src = region.getAttribute("data-select-script");
-    if (!src) { return; }
-    if (!selectScript) {
-      selectScript = el("script", { src: src });
-      selectScript.addEventListener("error", controlsReady);  // the native selects, then
-      document.head.appendChild(selectScript);
+    if (!selectReady) {
+      var src = region.getAttribute("data-select-script"), href = region.getAttribute("data-select-style");
+      if (!src || !href) { controlsReady(); return; }
+      var loaded = function (node) {
+        return new Promise(function (resolve, reject) {
+          node.addEventListener("load", resolve);
+          node.addEventListener("error", reject);
+          document.head.appendChild(node);
+        });
+      };
+      selectReady = Promise.all([loaded(el("link", { rel: "stylesheet", href: href })), loaded(el("script", { src: src }))]);
     }
-    selectScript.addEventListener("load", then);
+    selectReady.then(then, controlsReady);  // the native selects, when either cannot be loaded
   }
 
   // The controls (hidden by discover.js until their selects are searchable) are laid out now.
