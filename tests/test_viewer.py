@@ -242,7 +242,10 @@ def test_bokehjs_is_served_from_the_installed_package_with_a_versioned_url(clien
 
     html = client.get("/").text
     url = f"/bokeh/{bokeh.__version__}/bokeh.min.js"
-    assert f'<script src="{url}" defer></script>' in html
+    # on the explorer, right after the plot's data and before the controls and the table, so it runs while they
+    # are parsed
+    assert f'<script src="{url}"></script>' in html
+    assert html.index('id="plot-item"') < html.index(url) < html.index('id="explorer-form"') < html.index('id="points"')
     response = client.get(url)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=31536000"

@@ -281,6 +281,10 @@
   }
 
   function enhanceNow() {
+    if (document.readyState === "loading") {  // the controls come after the plot in the page
+      document.addEventListener("DOMContentLoaded", enhanceNow);
+      return;
+    }
     // shown first (in this same task, so no frame shows the native selects): Tom Select measures them
     controlsReady();
     var form = document.getElementById("explorer-form");
@@ -391,8 +395,11 @@
     load(query, false);
   });
 
-  var controls = document.getElementById("controls");
-  if (controls && window.matchMedia("(max-width: 800px)").matches) { controls.open = false; }  // plot first on phones
+  function foldOnPhones() {  // plot first on phones
+    var controls = document.getElementById("controls");
+    if (controls && window.matchMedia("(max-width: 800px)").matches) { controls.open = false; }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", foldOnPhones); } else { foldOnPhones(); }
   history.replaceState({ query: window.location.search.replace(/^\?/, "") }, "", window.location.href);
   // the table and the searchable selects once the plot is drawn: a person sees the plot first
   var afterPlot = function () {
