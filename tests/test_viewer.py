@@ -6,6 +6,7 @@ import ast
 import csv
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -292,6 +293,13 @@ def test_the_table_pages_through_every_plotted_point(app: Flask, client: FlaskCl
     assert len(second["rows"]) == 5  # the JSON twin, like the CSV, has every row
     bad = client.get("/plot.json?page=3").get_json()
     assert (bad["parameter"], bad["choices"]) == ("page", "a page number from 1 to 2")
+    # the page builds only its own rows; they are the twin's rows of that page, sorted or not
+    for query in ("", "sort=y&order=asc&", "sort=family&order=desc&"):
+        every = [r["checkpoint"] for r in client.get(f"/plot.json?{query}page=1").get_json()["rows"]]
+        for page in (1, 2):
+            html = client.get(f"/?{query}page={page}").text
+            shown = re.findall(r'<td class="id">([^<]+)</td>', html)
+            assert shown == every[(page - 1) * 4:page * 4]
 
 
 def test_a_new_release_is_served_at_once_not_from_the_cache(tmp_path: Path, fixture_raw: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -86,8 +87,11 @@ _ROW_COLUMNS = ("family_id", "backbone_id", "checkpoint_id", "pretrain_dataset_i
                 "x_split", "batch_size", "tp_context")
 
 
-def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]:
-    """The plotted points as table rows (display values, ids, sort keys), sorted as asked."""
+def table_rows(rel: Release, sel: Selection, spec: Spec, window: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """The plotted points as table rows (display values, ids, sort keys), sorted as asked; only the rows
+    window[0]:window[1] of that order when a window is given (a page of the table)."""
+    if window is not None and not spec.sort:  # the points' own order: build only the rows asked for
+        return table_rows(rel, dataclasses.replace(sel, points=sel.points.slice(window[0], window[1] - window[0])), spec)
     cols = sel.points.select(_ROW_COLUMNS).to_dict(as_series=False)
     names = rel.names
     families, backbones, datasets, heads = names["families"], names["backbones"], names["datasets"], names["heads"]
@@ -130,7 +134,7 @@ def table_rows(rel: Release, sel: Selection, spec: Spec) -> list[dict[str, Any]]
         missing = [row for row in rows if row[spec.sort] is None]
         present.sort(key=lambda row: row[spec.sort], reverse=spec.order == "desc")
         rows = present + missing
-    return rows
+    return rows if window is None else rows[window[0]:window[1]]
 
 
 def protocol_text(rel: Release, adaptation: str | None, test_time: str | None, split: str | None) -> str:
@@ -408,24 +412,28 @@ def _latency_options(rel: Release, axis: Any) -> dict[str, list]:
     }
 
 
-def _context(rel: Release, spec: Spec) -> dict[str, Any]:
+def _context(rel: Release, spec: Spec, every_row: bool = False) -> dict[str, Any]:
+    """What the explorer's templates show; `every_row` adds every table row (the JSON twin's list), not only
+    the page's."""
     sel, total = limit_points(select_points(rel, spec), MAX_POINTS)
-    rows = table_rows(rel, sel, spec)
-    pages = max(1, -(-len(rows) // TABLE_PAGE))
+    count = sel.points.height
+    pages = max(1, -(-count // TABLE_PAGE))
     if spec.page > pages:
         raise BadQuery("page", str(spec.page), f"a page number from 1 to {pages}")
     start = (spec.page - 1) * TABLE_PAGE
-    ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": len(rows), "total": total, "query": spec.query(),
-                           "page_rows": with_links(rows[start:start + TABLE_PAGE]), "pages": pages, "first_row": start + 1,
-                           "pareto_count": sum(1 for r in rows if r["pareto"]),
+    rows = table_rows(rel, sel, spec) if every_row else None
+    page_rows = rows[start:start + TABLE_PAGE] if rows is not None else table_rows(rel, sel, spec, (start, start + TABLE_PAGE))
+    ctx: dict[str, Any] = {"spec": spec, "sel": sel, "rows": rows, "count": count, "total": total, "query": spec.query(),
+                           "page_rows": with_links(page_rows), "pages": pages, "first_row": start + 1,
+                           "pareto_count": int(sel.points["pareto"].sum()) if count else 0,
                            "options": _form_options(rel, spec), "columns": TABLE_COLUMNS, "release": rel,
-                           "datasette_link": datasette_link(rel, sel, spec) if rows else "",
+                           "datasette_link": datasette_link(rel, sel, spec) if count else "",
                            "mixed": mixed_contexts(rel, sel, spec),
                            "notices": [*spec.notices, *unconcerned_filters(rel, spec)],
                            "title": f"{sel.y_label} vs {sel.x_label}",
                            "reset_query": Spec(y=spec.y, x=spec.x, x_scale=spec.x_scale, y_scale=spec.y_scale,
                                                color=spec.color, marker=spec.marker, pareto=spec.pareto).query()}
-    if rows:
+    if count:
         ctx["plot_item"], ctx["legend"] = plot_item(rel, sel, spec)
     else:
         ctx["plot_item"] = None
@@ -479,7 +487,7 @@ def index() -> str:
 def plot_json() -> Response:
     rel = get_release()
     spec = parse_spec(request.args, rel)
-    ctx = _context(rel, spec)
+    ctx = _context(rel, spec, every_row=True)
     return jsonify({
         "query": ctx["query"], "title": ctx["title"], "notices": ctx["notices"],
         "count": ctx["count"], "total": ctx["total"], "x_label": ctx["sel"].x_label, "y_label": ctx["sel"].y_label,
