@@ -159,6 +159,28 @@ def test_parameters_of_a_hidden_axis_are_ignored_and_share_one_cache_entry(fixtu
     assert len(cache) == 1
 
 
+def test_the_remembered_states_of_query_strings_are_bounded_and_keep_only_valid_short_ones(fixture_release: Path) -> None:
+    from viewer.app import MEMO_QUERY_BYTES, CanonicalQueries
+
+    app = create_app({"RELEASES_DIR": str(fixture_release.parent)})
+    memo = CanonicalQueries(size=8)
+    app.extensions["heedless_queries"] = memo
+    client = app.test_client()
+    first = client.get("/?x=params&y_scale=log")
+    again = client.get("/?x=params&y_scale=log")  # its state remembered: the same page, from the cache
+    assert (again.headers["X-Cache"], again.headers["ETag"]) == ("hit", first.headers["ETag"])
+    assert len(memo) == 1
+    assert client.get("/?x=bogus").status_code == 400  # a refused query string is never remembered
+    assert client.get("/?x=bogus").status_code == 400
+    long_query = "x=params&" + "&".join(f"x_task=t{i}" for i in range(MEMO_QUERY_BYTES // 8))
+    assert client.get(f"/?{long_query}").status_code == 200  # valid, but too long to remember
+    assert len(memo) == 1
+    for i in range(40):
+        assert client.get(f"/?x=params&x_min={i}").status_code == 200
+    assert len(memo) == 8  # the oldest forgotten
+    assert client.get("/?x=params&x_min=39").headers["ETag"] == client.get("/?x_min=39&x=params").headers["ETag"]
+
+
 def test_a_bad_value_of_a_shown_parameter_is_still_a_400(app: Flask) -> None:
     response = app.test_client().get("/plot.json?x=result&x_task=anything")
     assert response.status_code == 400

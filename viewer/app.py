@@ -128,6 +128,7 @@ def init_app(app: Flask) -> None:
     app.extensions["heedless_cache"] = ResponseCache(app.config["CACHE_SIZE"], app.config["CACHE_BYTES"],
                                                      app.config["CACHE_ITEM_BYTES"])
     app.extensions["heedless_plots"] = ScatterTemplates()
+    app.extensions["heedless_queries"] = CanonicalQueries()
 
 
 def _wants_json() -> bool:
@@ -189,16 +190,56 @@ EXPLORER_ENDPOINTS = ("explorer.index", "explorer.plot_json", "explorer.plot_csv
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
-def _canonical_query() -> str:
+MEMO_QUERY_BYTES = 1024  # longer query strings are validated each time, never remembered
+
+
+class CanonicalQueries:
+    """The explorer's validated state for each query string already seen, per served release: a repeated
+    address (the common case: links, permalinks, reloads) is not parsed again. An LRU of bounded size that
+    keeps only short query strings that validated, so no request can grow it past its bound."""
+
+    def __init__(self, size: int = 2048):
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, bytes], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple[str, str, bytes]) -> str | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, str, bytes], value: str) -> None:
+        if len(key[2]) > MEMO_QUERY_BYTES:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _canonical_query(served: str) -> str:
     """The request's parameters as the view reads them: the explorer's validated state (so a
     parameter of an axis that is not shown, or another order of the same parameters, is the
     same page), or the other pages' parameters sorted. A bad value raises BadQuery (a 400)."""
     if request.endpoint in EXPLORER_ENDPOINTS:
         from viewer.query import parse_spec
 
+        memo = current_app.extensions["heedless_queries"]
+        key = (served, request.endpoint, request.query_string)
+        known = memo.get(key)
+        if known is not None:
+            return str(known)
         spec = parse_spec(request.args, get_release())
         # notices say which asked-for values were replaced: same state, different page
-        return spec.query() + "".join(f"&notice={n}" for n in spec.notices)
+        canonical = spec.query() + "".join(f"&notice={n}" for n in spec.notices)
+        memo.put(key, canonical)
+        return canonical
     return urlencode(sorted(request.args.items(multi=True)))
 
 
@@ -207,7 +248,7 @@ def _register_caching(app: Flask) -> None:
         # the release actually served: "latest" moves when a new release is cut
         store = app.extensions["heedless_store"]
         served = (store.versions()[-1:] or ["none"])[0] if store.default == "latest" else store.default
-        return f"{bokeh.__version__}|{served}|{request.path}?{_canonical_query()}"
+        return f"{bokeh.__version__}|{served}|{request.path}?{_canonical_query(served)}"
 
     @app.before_request
     def serve_cached() -> Response | None:
