@@ -35,7 +35,11 @@ POINT_ON_SCREEN = """(group) => {
   return null;
 }"""
 X_AXIS_LABEL = "() => Bokeh.documents[0].roots()[0].below[0].axis_label"
-READY = "() => window.Bokeh && Bokeh.documents.length === 1 && Bokeh.documents[0].is_idle && Object.keys(Bokeh.index).length > 0"
+PLOT_DRAWN = ("() => window.Bokeh && Bokeh.documents.length === 1 && Bokeh.documents[0].is_idle"
+              " && Object.keys(Bokeh.index).length > 0")
+# the plot drawn, and what is laid out after it (the table, the controls) in place: the page as a person uses it
+READY = (f"() => ({PLOT_DRAWN})() && !document.documentElement.classList.contains('plot-pending')"
+         " && !document.documentElement.classList.contains('controls-pending')")
 
 
 def open_explorer(page: Page, base: str, query: str = "") -> None:
