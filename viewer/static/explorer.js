@@ -226,7 +226,7 @@
     })();
   }
 
-  // What waits for the plot (discover.js's plot-pending: the table below it) is laid out now.
+  // What waits for the plot (plot-first.js's plot-pending: the table below it) is laid out now.
   function plotDrawn() { document.documentElement.classList.remove("plot-pending"); }
 
   document.addEventListener("click", function (event) {
@@ -273,7 +273,7 @@
     selectReady.then(then, controlsReady);  // the native selects, when either cannot be loaded
   }
 
-  // The controls (hidden by discover.js until their selects are searchable) are laid out now.
+  // The controls (plot-first.js's controls-pending, until their selects are searchable) are laid out now.
   function controlsReady() { document.documentElement.classList.remove("controls-pending"); }
 
   function enhanceSelects() {
@@ -344,7 +344,7 @@
           showError(b.error + (b.choices ? " Valid: " + b.choices + "." : ""));
           return;
         }
-        if (document.getElementById("plot-item") || /id="plot-item"/.test(result.body.main_html)) {
+        if (/id="plot-item"/.test(result.body.main_html)) {  // the new table waits for the new plot
           document.documentElement.classList.add("plot-pending");
         }
         region.innerHTML = result.body.main_html;
