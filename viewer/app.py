@@ -35,6 +35,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from viewer import compression
 from viewer.data import Release, ReleaseStore
 from viewer.headers import SECURITY_HEADERS
+from viewer.lru import LRU
 from viewer.plots import ScatterTemplates
 from viewer.query import BadQuery
 from viewer.releases import ReleaseDamaged
@@ -193,34 +194,17 @@ REDIRECTS = (301, 302, 303, 307, 308)
 MEMO_QUERY_BYTES = 1024  # longer query strings are validated each time, never remembered
 
 
-class CanonicalQueries:
+class CanonicalQueries(LRU[tuple[str, str, bytes], str]):
     """The explorer's validated state for each query string already seen, per served release: a repeated
-    address (the common case: links, permalinks, reloads) is not parsed again. An LRU of bounded size that
-    keeps only short query strings that validated, so no request can grow it past its bound."""
+    address (the common case: links, permalinks, reloads) is not parsed again. It keeps only short query
+    strings that validated, so no request can grow it past its bound."""
 
     def __init__(self, size: int = 2048):
-        self.size = size
-        self._items: OrderedDict[tuple[str, str, bytes], str] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(size)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: tuple[str, str, bytes]) -> str | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[str, str, bytes], value: str) -> None:
-        if len(key[2]) > MEMO_QUERY_BYTES:
-            return
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+    def set(self, key: tuple[str, str, bytes], value: str) -> None:
+        if len(key[2]) <= MEMO_QUERY_BYTES:
+            super().set(key, value)
 
 
 def _canonical_query(served: str) -> str:
@@ -238,7 +222,7 @@ def _canonical_query(served: str) -> str:
         spec = parse_spec(request.args, get_release())
         # notices say which asked-for values were replaced: same state, different page
         canonical = spec.query() + "".join(f"&notice={n}" for n in spec.notices)
-        memo.put(key, canonical)
+        memo.set(key, canonical)
         return canonical
     return urlencode(sorted(request.args.items(multi=True)))
 

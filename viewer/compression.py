@@ -3,39 +3,21 @@ bodies kept in a small LRU: a release never changes, so each URL is compressed o
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from flask import Flask, g, request
 from flask_compress import Compress
+
+from viewer.lru import LRU
 
 MIMETYPES = ["text/html", "application/json", "text/csv", "text/javascript", "application/javascript", "text/css",
              "image/svg+xml"]
 
 
-class CompressedBodies:
+class CompressedBodies(LRU[str, bytes]):
     """An LRU of compressed bodies keyed by encoding and URL (Flask-Compress's cache backend)."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
-
     def set(self, key: str, value: bytes) -> None:
-        if self.size <= 0 or key.endswith(";"):
-            return  # caching off, or a response without a cache key (static files, errors)
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        if not key.endswith(";"):  # a response without a cache key (static files, errors) is not kept
+            super().set(key, value)
 
 
 def _cache_key(req: object) -> str:

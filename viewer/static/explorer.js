@@ -229,6 +229,11 @@
   // What waits for the plot (plot-first.js's plot-pending: the table below it) is laid out now.
   function plotDrawn() { document.documentElement.classList.remove("plot-pending"); }
 
+  // The page's plot embedded; once it is drawn, what waits for it is laid out.
+  function embedThenReveal() {
+    return embedFromPage().then(function () { whenDrawn(plotDrawn); }, plotDrawn);
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("#legend button.item[data-key]");
     if (!button) { return; }
@@ -240,7 +245,7 @@
   });
 
   var region = document.getElementById("explorer");
-  if (!region) { embedFromPage().then(function () { whenDrawn(plotDrawn); }, plotDrawn); return; }
+  if (!region) { embedThenReveal(); return; }
 
   // ---- the controls: searchable multi-selects, changes applied at once ------------------------
   var pending = null;
@@ -351,7 +356,7 @@
         restorePanels();
         enhanceSelects();
         document.title = result.body.title + " · Heedless Backbones";
-        embedFromPage().then(function () { whenDrawn(plotDrawn); }, plotDrawn);
+        embedThenReveal();
         if (push) { history.pushState({ query: result.body.query }, "", "/?" + result.body.query); }
         else { history.replaceState({ query: result.body.query }, "", "/?" + result.body.query); }
         region.dispatchEvent(new CustomEvent("explorer:updated", { bubbles: true }));
